@@ -1,0 +1,104 @@
+# owl: build, test, bench, fuzz, install.
+#   make              libowl (static + shared) and the owl command in build/
+#   make test         unit + reference tests, the same under ASan+UBSan, short fuzz runs
+#   make bench        benchmarks
+#   make fuzz         longer libFuzzer runs of every parser (FUZZ_SECONDS each)
+#   make install      PREFIX=/usr/local DESTDIR=
+CC ?= cc
+BUILD ?= build
+PREFIX ?= /usr/local
+SANITIZE ?=
+OPT ?= -O2
+
+PKGS = jansson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc $(PKG_CFLAGS)
+LDLIBS = $(PKG_LIBS) -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test check test-fast test-asan fuzz fuzz-short bench install clean
+
+all: $(BUILD)/libowl.a $(BUILD)/libowl.so $(BUILD)/owl
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libowl.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libowl.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/owl: $(CLI_OBJ) $(BUILD)/libowl.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libowl.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libowl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libowl.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libowl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libowl.a $(LDLIBS)
+
+# Runs every test binary and the CLI tests; prints one "tests: N passed, N failed" line.
+check: all $(TESTS)
+	@OWL_BUILD=$(BUILD) bash scripts/run-tests.sh $(TESTS)
+
+# The whole suite: normal build, sanitizer build, short fuzz runs.
+test:
+	$(MAKE) check
+	$(MAKE) BUILD=build/asan SANITIZE=1 OPT=-O1 check
+	$(MAKE) fuzz-short
+	@bash scripts/summary.sh build/check.log build/asan/check.log build/fuzz/fuzz.log
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_BUILD = build/fuzz
+FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZERS := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/%: fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-short: $(FUZZERS)
+	@FUZZ_SECONDS=10 bash scripts/run-fuzz.sh $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/run-fuzz.sh $(FUZZERS)
+
+bench: all $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/owl $(DESTDIR)$(PREFIX)/bin/owl
+	install -m 644 $(BUILD)/libowl.a $(DESTDIR)$(PREFIX)/lib/libowl.a
+	install -m 755 $(BUILD)/libowl.so $(DESTDIR)$(PREFIX)/lib/libowl.so
+	install -m 644 include/owl.h $(DESTDIR)$(PREFIX)/include/owl.h
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,226 @@
+/* owl.h: the public interface of libowl.
+ * One header, plain structs, no dependencies. Everything a verb of the
+ * `owl` command does goes through a call declared here. */
+#ifndef OWL_H
+#define OWL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OWL_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------
+ * Every fallible call takes an owl_error* (may be NULL) and returns an
+ * owl_status. The message names the file, the byte offset or field, what was
+ * expected and what was found. */
+typedef enum owl_status {
+    OWL_OK = 0,
+    OWL_ERR_INPUT = 1,       /* malformed or hostile input */
+    OWL_ERR_USAGE = 2,       /* bad arguments from the caller */
+    OWL_ERR_IO = 3,          /* open/read/write failed */
+    OWL_ERR_NOMEM = 4,       /* allocation failed or above a cap */
+    OWL_ERR_UNSUPPORTED = 5, /* valid input that owl cannot handle (yet) */
+} owl_status;
+
+typedef struct owl_error {
+    owl_status status;
+    char message[1024];
+} owl_error;
+
+/* ---- tensor element types ----------------------------------------------
+ * Ids are ggml's, so GGUF type fields map one to one. */
+typedef enum owl_dtype {
+    OWL_F32 = 0, OWL_F16 = 1, OWL_Q4_0 = 2, OWL_Q4_1 = 3,
+    OWL_Q5_0 = 6, OWL_Q5_1 = 7, OWL_Q8_0 = 8, OWL_Q8_1 = 9,
+    OWL_Q2_K = 10, OWL_Q3_K = 11, OWL_Q4_K = 12, OWL_Q5_K = 13,
+    OWL_Q6_K = 14, OWL_Q8_K = 15, OWL_IQ2_XXS = 16, OWL_IQ2_XS = 17,
+    OWL_IQ3_XXS = 18, OWL_IQ1_S = 19, OWL_IQ4_NL = 20, OWL_IQ3_S = 21,
+    OWL_IQ2_S = 22, OWL_IQ4_XS = 23, OWL_I8 = 24, OWL_I16 = 25,
+    OWL_I32 = 26, OWL_I64 = 27, OWL_F64 = 28, OWL_IQ1_M = 29,
+    OWL_BF16 = 30, OWL_TQ1_0 = 34, OWL_TQ2_0 = 35, OWL_MXFP4 = 39,
+    /* not ggml types: element types of safetensors files */
+    OWL_U8 = 100,
+    OWL_DTYPE_LIMIT = 101
+} owl_dtype;
+
+/* Name of a dtype id ("Q4_K"); for ids ggml removed, their old name; NULL if unknown. */
+const char *owl_dtype_name(int dtype);
+/* 1 if owl can size tensors of this type (block and byte size known). */
+int owl_dtype_is_sized(int dtype);
+/* Bytes needed by n_elements of dtype; OWL_ERR_INPUT if n is not a whole
+ * number of blocks or the product overflows. */
+owl_status owl_dtype_bytes(int dtype, uint64_t n_elements, uint64_t *bytes);
+
+/* ---- the model description ---------------------------------------------
+ * Whatever the file format, loading yields this description. Tensors carry
+ * canonical (GGUF-style) names; shapes are in ggml order (ne[0] is the
+ * contiguous dimension). Strings and tensor data point into memory owned by
+ * the owl_model and stay valid until owl_model_close. */
+#define OWL_MAX_DIMS 4
+
+enum owl_tensor_flags {
+    OWL_TENSOR_AUX = 1 << 0, /* quantisation scales and the like: not a parameter */
+};
+
+typedef struct owl_tensor {
+    const char *name;        /* canonical, e.g. "blk.0.attn_q.weight" */
+    const char *source_name; /* as written in the file */
+    int dtype;
+    int n_dims;
+    uint64_t ne[OWL_MAX_DIMS];
+    uint64_t n_elements;
+    uint64_t n_bytes;
+    uint64_t offset;         /* byte offset in its file */
+    const void *data;        /* mapped, read-only */
+    int file;                /* index into owl_model_info.files */
+    unsigned flags;
+} owl_tensor;
+
+typedef enum owl_rope_style {
+    OWL_ROPE_NONE = 0,
+    OWL_ROPE_INTERLEAVED = 1, /* pairs (2i, 2i+1): GGUF "NORM", llama2.c, Meta */
+    OWL_ROPE_HALVES = 2,      /* pairs (i, i+d/2): GGUF "NEOX", Hugging Face */
+} owl_rope_style;
+
+typedef struct owl_hparams {
+    int64_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv;
+    int64_t head_dim, n_ff, n_expert, n_expert_used, n_rot, sliding_window;
+    int64_t kv_lora_rank;     /* MLA (DeepSeek 2/3); 0 otherwise */
+    int64_t quant_group_size; /* llama2.c int8 exports; 0 otherwise */
+    double norm_eps, rope_theta, rope_scale;
+    int rope_style;           /* owl_rope_style */
+    int tied_embeddings;      /* 1: output reuses token_embd */
+} owl_hparams;
+
+typedef struct owl_special_token {
+    const char *role; /* "bos", "eos", "unk", "pad", "sep", "cls", "mask", "eot" */
+    int64_t id;
+    const char *text; /* may be NULL when the vocabulary is elsewhere */
+} owl_special_token;
+
+typedef struct owl_tokenizer_info {
+    const char *kind;    /* "llama" (SentencePiece BPE), "gpt2" (byte-level BPE),
+                            "bert" (WordPiece), "t5" (Unigram), "rwkv", "none" */
+    const char *pre;     /* pre-tokenizer name (tokenizer.ggml.pre) or NULL */
+    const char *source;  /* file it was read from */
+    int64_t n_vocab;
+    int64_t n_merges;
+    int64_t n_added;     /* added/special tokens beyond the model vocabulary */
+    int add_bos, add_eos; /* 1, 0 or -1 unknown */
+    size_t n_special;
+    const owl_special_token *special;
+} owl_tokenizer_info;
+
+typedef struct owl_license_info {
+    const char *license;      /* SPDX id or model licence name as found */
+    const char *license_name;
+    const char *license_link;
+    const char *source;       /* where it was found */
+    size_t n_base_models;
+    const char *const *base_models;
+    size_t n_datasets;
+    const char *const *datasets;
+} owl_license_info;
+
+typedef struct owl_source_file {
+    const char *path;
+    const char *role;  /* "weights", "config", "tokenizer", "adapter", ... */
+    uint64_t size;
+} owl_source_file;
+
+typedef enum owl_format {
+    OWL_FORMAT_GGUF = 1,
+    OWL_FORMAT_SAFETENSORS,
+    OWL_FORMAT_HF_DIR,
+    OWL_FORMAT_LLAMA2C,
+    OWL_FORMAT_LLAMA2C_INT8,
+    OWL_FORMAT_PEFT_ADAPTER,
+    OWL_FORMAT_MLX_ADAPTER,
+    OWL_FORMAT_TOKENIZER_JSON,
+    OWL_FORMAT_SENTENCEPIECE,
+    OWL_FORMAT_LLAMA2C_TOKENIZER,
+    OWL_FORMAT_BPE_FILES,
+} owl_format;
+
+const char *owl_format_name(owl_format f);
+
+typedef struct owl_adapter_info {
+    const char *kind;         /* "lora" */
+    int64_t rank;
+    double alpha;
+    int use_rslora, use_dora, fan_in_fan_out;
+    const char *base_model;
+    size_t n_targets;
+    const char *const *targets;
+} owl_adapter_info;
+
+typedef struct owl_model_info {
+    owl_format format;
+    const char *architecture; /* as the source names it, e.g. "llama", "LlamaForCausalLM" */
+    const char *family;       /* owl's family id, e.g. "llama", "qwen2"; "unknown" if none */
+    const char *name;         /* general.name or directory name; may be NULL */
+    int gguf_version;         /* 0 unless GGUF */
+    owl_hparams hp;
+    size_t n_tensors;
+    const owl_tensor *tensors;
+    owl_tokenizer_info tokenizer;
+    const char *chat_template; /* NULL when none */
+    owl_license_info license;
+    const owl_adapter_info *adapter; /* NULL unless an adapter */
+    size_t n_files;
+    const owl_source_file *files;
+} owl_model_info;
+
+typedef struct owl_model owl_model;
+
+/* Opens a model, adapter or tokenizer: a GGUF file, a safetensors file, a
+ * Hugging Face model directory, a PEFT/MLX adapter directory, a llama2.c
+ * checkpoint, or a tokenizer file. Memory maps; copies nothing large. */
+owl_status owl_model_open(const char *path, owl_model **out, owl_error *err);
+void owl_model_close(owl_model *m);
+const owl_model_info *owl_model_get_info(const owl_model *m);
+/* Tensor by canonical name, or NULL. */
+const owl_tensor *owl_model_find_tensor(const owl_model *m, const char *name);
+
+/* Metadata key/values as the source holds them (GGUF metadata, config.json),
+ * rendered as one JSON object text. Caller frees with free(). */
+owl_status owl_model_metadata_json(const owl_model *m, int include_arrays, char **out, owl_error *err);
+
+/* Parameter counts (auxiliary tensors excluded) and total tensor bytes. */
+void owl_model_totals(const owl_model *m, uint64_t *params, uint64_t *bytes);
+
+/* Memory to run at n_ctx tokens: weights, KV cache (F16) and work buffers. */
+typedef struct owl_memory_estimate {
+    uint64_t weights, kv_cache, work, total;
+} owl_memory_estimate;
+owl_memory_estimate owl_model_memory(const owl_model *m, int64_t n_ctx);
+
+/* ---- inspect -----------------------------------------------------------
+ * The whole `owl inspect` report as one JSON document. */
+typedef struct owl_inspect_options {
+    int64_t n_ctx;     /* for the memory estimate; 0 = training context */
+    int hash;          /* add SHA-256 of every source file */
+    int all_metadata;  /* include long metadata arrays in full */
+} owl_inspect_options;
+owl_status owl_inspect_json(const owl_model *m, const owl_inspect_options *opt, char **out, owl_error *err);
+
+/* ---- digests -----------------------------------------------------------
+ * SHA-256 of a file, streamed; hex is 65 bytes. The progress callback (may be
+ * NULL) is called with bytes done and total. */
+typedef void (*owl_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+owl_status owl_sha256_file(const char *path, char hex[65], owl_progress_fn progress, void *ctx, owl_error *err);
+
+/* ---- GGUF writing ------------------------------------------------------
+ * Writes a model's metadata and tensors (as loaded from a GGUF) to a new
+ * GGUF file atomically (temp file, fsync, rename). A GGUF written by
+ * llama.cpp round-trips byte for byte. */
+owl_status owl_gguf_save(const owl_model *m, const char *path, owl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+/* cli.h: shared pieces of the owl command (one source file per verb). */
+#ifndef OWL_CLI_H
+#define OWL_CLI_H
+
+#include "owl.h"
+
+/* Exit statuses: 0 ok, 1 bad input, 2 bad usage, 3 I/O or other failure. */
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_OTHER = 3 };
+
+int cmd_inspect(int argc, char **argv);
+
+/* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
+int cli_report_error(const owl_error *err);
+int cli_usage_error(const char *verb, const char *fmt, ...);
+/* Progress bar on stderr, only when it is a terminal. */
+void cli_progress(void *ctx, uint64_t done, uint64_t total);
+
+#endif

@@ -1,0 +1,71 @@
+/* main.c: the owl command: picks the verb and hands over. Each verb lives in
+ * its own cmd_*.c file and is a thin client of libowl. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+typedef struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} verb_entry;
+
+static const verb_entry verbs[] = {
+    {"inspect", cmd_inspect, "show what a model, adapter or tokenizer file holds"},
+};
+
+static void print_help(FILE *out) {
+    fprintf(out, "owl %s: run, inspect, serve, fine-tune and audit open-weight language models locally.\n\n"
+                 "usage: owl VERB [options]   (owl VERB --help for details)\n\nverbs:\n", OWL_VERSION);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(out, "  %-10s %s\n", "version", "print the version");
+}
+
+int cli_report_error(const owl_error *err) {
+    fprintf(stderr, "owl: %s\n", err->message);
+    switch (err->status) {
+    case OWL_ERR_INPUT: return EXIT_INPUT;
+    case OWL_ERR_USAGE: return EXIT_USAGE;
+    case OWL_ERR_UNSUPPORTED: return EXIT_INPUT;
+    default: return EXIT_OTHER;
+    }
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "owl %s: ", verb);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see: owl %s --help)\n", verb);
+    return EXIT_USAGE;
+}
+
+void cli_progress(void *ctx, uint64_t done, uint64_t total) {
+    const char *label = ctx;
+    if (!isatty(2) || !total) return;
+    int width = 30, filled = (int)(width * (double)done / (double)total);
+    fprintf(stderr, "\r%-24.24s [%.*s%*s] %5.1f%%", label ? label : "", filled,
+            "##############################", width - filled, "", 100.0 * (double)done / (double)total);
+    if (done >= total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("owl %s\n", OWL_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(argv[1], verbs[i].name)) return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "owl: unknown verb '%s'\n\n", argv[1]);
+    print_help(stderr);
+    return EXIT_USAGE;
+}

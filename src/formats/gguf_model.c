@@ -1,0 +1,289 @@
+/* gguf_model.c: turns a parsed GGUF into owl's model description
+ * (hyperparameters from "{arch}.*" keys, tensors, tokenizer.ggml.* vocabulary,
+ * chat template, general.license*), and writes a loaded GGUF back out. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "formats/gguf.h"
+#include "model/family.h"
+
+static char *view_dup(owl_model *m, owl_strview v) { return owl_model_strndup(m, v.p, v.len); }
+
+static const char *arch_key(char *buf, size_t cap, const char *arch, const char *suffix) {
+    snprintf(buf, cap, "%s.%s", arch, suffix);
+    return buf;
+}
+
+/* An "{arch}.X" integer that may also be a per-layer array (OpenELM, Gemma 3n):
+   the largest entry stands for the model. */
+static int64_t arch_int(const owl_gguf *g, const char *arch, const char *suffix, int64_t dflt) {
+    char key[256];
+    arch_key(key, sizeof key, arch, suffix);
+    int64_t v;
+    if (owl_gguf_get_int(g, key, &v)) return v;
+    const owl_gguf_kv *kv = owl_gguf_find(g, key);
+    if (kv && kv->value.type == GGUF_ARRAY && kv->value.arr.elem_type != GGUF_STRING &&
+        kv->value.arr.elem_type != GGUF_ARRAY && kv->value.arr.n > 0) {
+        int64_t best = owl_gguf_arr_int(&kv->value, 0);
+        for (uint64_t i = 1; i < kv->value.arr.n; i++) {
+            int64_t x = owl_gguf_arr_int(&kv->value, i);
+            if (x > best) best = x;
+        }
+        return best;
+    }
+    return dflt;
+}
+
+static double arch_float(const owl_gguf *g, const char *arch, const char *suffix, double dflt) {
+    char key[256];
+    double v;
+    return owl_gguf_get_float(g, arch_key(key, sizeof key, arch, suffix), &v) ? v : dflt;
+}
+
+/* Every "{arch}.*" key that should hold a count must be an integer (or array of
+   integers) in 0..2^40; a wrong type or absurd value is reported, not defaulted. */
+static owl_status check_counts(owl_model *m, const owl_gguf *g, const char *arch, owl_error *err) {
+    static const char *const keys[] = {
+        "context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
+        "attention.head_count_kv", "attention.key_length", "attention.value_length", "expert_count",
+        "expert_used_count", "rope.dimension_count", "attention.sliding_window", "attention.kv_lora_rank", "vocab_size",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char key[256];
+        const owl_gguf_kv *kv = owl_gguf_find(g, arch_key(key, sizeof key, arch, keys[i]));
+        if (!kv) continue;
+        const owl_gguf_value *v = &kv->value;
+        uint64_t n = 1;
+        int is_arr = v->type == GGUF_ARRAY && v->arr.elem_type != GGUF_STRING && v->arr.elem_type != GGUF_ARRAY &&
+                     v->arr.elem_type != GGUF_F32 && v->arr.elem_type != GGUF_F64 && v->arr.elem_type != GGUF_BOOL;
+        if (is_arr) n = v->arr.n;
+        else if (v->type == GGUF_STRING || v->type == GGUF_ARRAY || v->type == GGUF_F32 || v->type == GGUF_F64 ||
+                 v->type == GGUF_BOOL)
+            return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: metadata %s must be an integer (found %s)",
+                            m->files[0].path, (unsigned long long)kv->offset, key, owl_gguf_type_name(v->type));
+        for (uint64_t k = 0; k < n; k++) {
+            int64_t x;
+            int ok = is_arr ? (x = owl_gguf_arr_int(v, k), !(v->arr.elem_type == GGUF_U64 && x < 0)) : owl_gguf_get_int(g, key, &x);
+            if (!ok || x < 0 || x > ((int64_t)1 << 40))
+                return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: metadata %s = %s is out of range (expected 0..2^40)",
+                                m->files[0].path, (unsigned long long)kv->offset, key,
+                                ok ? "a negative or huge number" : "a number above 2^63");
+        }
+    }
+    return OWL_OK;
+}
+
+static owl_status read_hparams(owl_model *m, const owl_gguf *g, const char *arch, owl_error *err) {
+    owl_hparams *hp = &m->info.hp;
+    owl_status st = check_counts(m, g, arch, err);
+    if (st) return st;
+    hp->n_ctx_train = arch_int(g, arch, "context_length", 0);
+    hp->n_embd = arch_int(g, arch, "embedding_length", 0);
+    hp->n_layer = arch_int(g, arch, "block_count", 0);
+    hp->n_ff = arch_int(g, arch, "feed_forward_length", 0);
+    hp->n_head = arch_int(g, arch, "attention.head_count", 0);
+    hp->n_head_kv = arch_int(g, arch, "attention.head_count_kv", hp->n_head);
+    hp->head_dim = arch_int(g, arch, "attention.key_length", hp->n_head > 0 ? hp->n_embd / hp->n_head : 0);
+    hp->n_expert = arch_int(g, arch, "expert_count", 0);
+    hp->n_expert_used = arch_int(g, arch, "expert_used_count", 0);
+    hp->n_rot = arch_int(g, arch, "rope.dimension_count", hp->head_dim);
+    hp->sliding_window = arch_int(g, arch, "attention.sliding_window", 0);
+    hp->kv_lora_rank = arch_int(g, arch, "attention.kv_lora_rank", 0);
+    hp->n_vocab = arch_int(g, arch, "vocab_size", 0);
+    hp->norm_eps = arch_float(g, arch, "attention.layer_norm_rms_epsilon",
+                              arch_float(g, arch, "attention.layer_norm_epsilon", 0));
+    hp->rope_theta = arch_float(g, arch, "rope.freq_base", 10000.0);
+    hp->rope_scale = arch_float(g, arch, "rope.scaling.factor", 0);
+    const owl_family *fam = owl_family_find(arch);
+    hp->rope_style = fam ? fam->rope_style : OWL_ROPE_NONE;
+    if (hp->n_head_kv > 0 && hp->n_head > 0 && hp->n_head % hp->n_head_kv)
+        return owl_fail(err, OWL_ERR_INPUT, "%s: %s.attention.head_count %lld is not a multiple of head_count_kv %lld",
+                        m->files[0].path, arch, (long long)hp->n_head, (long long)hp->n_head_kv);
+    return OWL_OK;
+}
+
+static const owl_gguf_value *array_of(const owl_gguf *g, const char *key, uint32_t elem, const char *path,
+                                      owl_status *st, owl_error *err) {
+    const owl_gguf_kv *kv = owl_gguf_find(g, key);
+    if (!kv) return NULL;
+    if (kv->value.type != GGUF_ARRAY || kv->value.arr.elem_type != elem) {
+        *st = owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: %s must be an array of %s (found %s%s%s)", path,
+                       (unsigned long long)kv->offset, key, owl_gguf_type_name(elem),
+                       owl_gguf_type_name(kv->value.type), kv->value.type == GGUF_ARRAY ? " of " : "",
+                       kv->value.type == GGUF_ARRAY ? owl_gguf_type_name(kv->value.arr.elem_type) : "");
+        return NULL;
+    }
+    return &kv->value;
+}
+
+static owl_status read_vocab(owl_model *m, const owl_gguf *g, owl_error *err) {
+    const char *path = m->files[0].path;
+    owl_status st = OWL_OK;
+    owl_strview v;
+    if (owl_gguf_get_str(g, "tokenizer.ggml.model", &v)) m->info.tokenizer.kind = view_dup(m, v);
+    if (owl_gguf_get_str(g, "tokenizer.ggml.pre", &v)) m->info.tokenizer.pre = view_dup(m, v);
+    const owl_gguf_value *tokens = array_of(g, "tokenizer.ggml.tokens", GGUF_STRING, path, &st, err);
+    if (st) return st;
+    const owl_gguf_value *scores = array_of(g, "tokenizer.ggml.scores", GGUF_F32, path, &st, err);
+    if (st) return st;
+    const owl_gguf_value *types = array_of(g, "tokenizer.ggml.token_type", GGUF_I32, path, &st, err);
+    if (st) return st;
+    const owl_gguf_value *merges = array_of(g, "tokenizer.ggml.merges", GGUF_STRING, path, &st, err);
+    if (st) return st;
+    if (tokens) {
+        uint64_t n = tokens->arr.n;
+        if ((scores && scores->arr.n != n) || (types && types->arr.n != n))
+            return owl_fail(err, OWL_ERR_INPUT,
+                            "%s: tokenizer.ggml.tokens has %llu entries but scores has %llu and token_type %llu", path,
+                            (unsigned long long)n, (unsigned long long)(scores ? scores->arr.n : n),
+                            (unsigned long long)(types ? types->arr.n : n));
+        m->vocab.n_tokens = (size_t)n;
+        m->vocab.tokens = malloc((n ? n : 1) * sizeof *m->vocab.tokens);
+        if (!m->vocab.tokens) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory for the vocabulary", path);
+        for (uint64_t i = 0; i < n; i++) m->vocab.tokens[i] = tokens->arr.strs[i];
+        if (scores) {
+            m->vocab.scores = malloc((n ? n : 1) * sizeof(float));
+            if (!m->vocab.scores) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
+            for (uint64_t i = 0; i < n; i++) m->vocab.scores[i] = (float)owl_gguf_arr_float(scores, i);
+        }
+        if (types) {
+            m->vocab.types = malloc((n ? n : 1) * sizeof(int32_t));
+            if (!m->vocab.types) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
+            for (uint64_t i = 0; i < n; i++) m->vocab.types[i] = (int32_t)owl_gguf_arr_int(types, i);
+        }
+    }
+    if (merges) {
+        uint64_t n = merges->arr.n;
+        m->vocab.n_merges = (size_t)n;
+        m->vocab.merges = malloc((n ? n : 1) * sizeof *m->vocab.merges);
+        if (!m->vocab.merges) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
+        for (uint64_t i = 0; i < n; i++) m->vocab.merges[i] = merges->arr.strs[i];
+    }
+    static const struct { const char *key, *role; } specials[] = {
+        {"tokenizer.ggml.bos_token_id", "bos"},     {"tokenizer.ggml.eos_token_id", "eos"},
+        {"tokenizer.ggml.unknown_token_id", "unk"}, {"tokenizer.ggml.padding_token_id", "pad"},
+        {"tokenizer.ggml.seperator_token_id", "sep"}, {"tokenizer.ggml.cls_token_id", "cls"},
+        {"tokenizer.ggml.mask_token_id", "mask"},   {"tokenizer.ggml.eot_token_id", "eot"},
+    };
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
+        const owl_gguf_kv *kv = owl_gguf_find(g, specials[i].key);
+        int64_t id;
+        if (!kv) continue;
+        if (!owl_gguf_get_int(g, specials[i].key, &id))
+            return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: %s must be an integer (found %s)", path,
+                            (unsigned long long)kv->offset, specials[i].key, owl_gguf_type_name(kv->value.type));
+        /* -1 and ids past the vocabulary are written by some converters to mean "none" */
+        if (id < 0 || (tokens && (uint64_t)id >= tokens->arr.n)) continue;
+        if ((st = owl_model_add_special(m, specials[i].role, id, err))) return st;
+    }
+    int b;
+    if (owl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b)) m->info.tokenizer.add_bos = b;
+    if (owl_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &b)) m->info.tokenizer.add_eos = b;
+    if (owl_gguf_get_str(g, "tokenizer.chat_template", &v)) m->info.chat_template = view_dup(m, v);
+    if (tokens) m->info.tokenizer.source = m->files[0].path;
+    return OWL_OK;
+}
+
+/* general.base_model.N.name / general.dataset.N.name lists */
+static const char *const *numbered_names(owl_model *m, const owl_gguf *g, const char *prefix, size_t *count) {
+    char key[128];
+    int64_t n = 0;
+    snprintf(key, sizeof key, "general.%s.count", prefix);
+    if (!owl_gguf_get_int(g, key, &n) || n <= 0 || n > 1024) return NULL;
+    const char **out = owl_model_alloc(m, (size_t)n * sizeof *out);
+    if (!out) return NULL;
+    size_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        owl_strview v;
+        snprintf(key, sizeof key, "general.%s.%lld.repo_url", prefix, (long long)i);
+        if (!owl_gguf_get_str(g, key, &v)) {
+            snprintf(key, sizeof key, "general.%s.%lld.name", prefix, (long long)i);
+            if (!owl_gguf_get_str(g, key, &v)) continue;
+        }
+        out[k++] = view_dup(m, v);
+    }
+    *count = k;
+    return out;
+}
+
+static void read_license(owl_model *m, const owl_gguf *g) {
+    owl_strview v;
+    owl_license_info *l = &m->info.license;
+    if (owl_gguf_get_str(g, "general.license", &v)) l->license = view_dup(m, v);
+    if (owl_gguf_get_str(g, "general.license.name", &v)) l->license_name = view_dup(m, v);
+    if (owl_gguf_get_str(g, "general.license.link", &v)) l->license_link = view_dup(m, v);
+    if (l->license || l->license_name || l->license_link) l->source = m->files[0].path;
+    l->base_models = numbered_names(m, g, "base_model", &l->n_base_models);
+    l->datasets = numbered_names(m, g, "dataset", &l->n_datasets);
+}
+
+owl_status owl_gguf_describe(owl_model *m, owl_gguf *g, int file, owl_error *err) {
+    owl_status st;
+    owl_strview v;
+    m->info.format = OWL_FORMAT_GGUF;
+    m->info.gguf_version = (int)g->version;
+    const char *arch = NULL;
+    if (owl_gguf_get_str(g, "general.architecture", &v)) arch = view_dup(m, v);
+    m->info.architecture = arch;
+    const owl_family *fam = owl_family_find(arch);
+    if (fam) m->info.family = fam->id;
+    if (owl_gguf_get_str(g, "general.name", &v)) m->info.name = view_dup(m, v);
+    if (arch && (st = read_hparams(m, g, arch, err))) return st;
+    if ((st = read_vocab(m, g, err))) return st;
+    read_license(m, g);
+    if (!m->info.hp.n_vocab) m->info.hp.n_vocab = (int64_t)m->vocab.n_tokens;
+    const uint8_t *data = g->base + g->data_offset;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const owl_gguf_tensor *gt = &g->tensors[i];
+        owl_tensor t = {0};
+        t.name = t.source_name = view_dup(m, gt->name);
+        if (!t.name) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        t.dtype = (int)gt->type;
+        t.n_dims = (int)gt->n_dims;
+        memcpy(t.ne, gt->ne, sizeof t.ne);
+        t.n_elements = gt->n_elements;
+        t.n_bytes = gt->n_bytes;
+        t.offset = g->data_offset + gt->offset;
+        t.data = data + gt->offset;
+        t.file = file;
+        if ((st = owl_model_add_tensor(m, &t, err))) return st;
+    }
+    /* tied embeddings: no output.weight beside token_embd.weight */
+    int has_output = 0, has_embd = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        has_output |= g->tensors[i].name.len == 13 && memcmp(g->tensors[i].name.p, "output.weight", 13) == 0;
+        has_embd |= g->tensors[i].name.len == 17 && memcmp(g->tensors[i].name.p, "token_embd.weight", 17) == 0;
+    }
+    m->info.hp.tied_embeddings = has_embd && !has_output;
+    return OWL_OK;
+}
+
+owl_status owl_load_gguf(owl_model *m, const char *path, owl_error *err) {
+    owl_mapped_file map;
+    owl_status st = owl_map_file(path, &map, err);
+    if (st) return st;
+    int file = owl_model_add_file(m, path, "weights", &map, 0, err);
+    if (file < 0) {
+        owl_unmap_file(&map);
+        return err ? err->status : OWL_ERR_NOMEM;
+    }
+    const owl_mapped_file *mf = &m->maps[file];
+    if ((st = owl_gguf_parse(mf->data, mf->size, m->files[file].path, &m->gguf, err))) return st;
+    return owl_gguf_describe(m, m->gguf, file, err);
+}
+
+owl_status owl_gguf_save(const owl_model *m, const char *path, owl_error *err) {
+    const owl_gguf *g = m->gguf;
+    if (!g) return owl_fail(err, OWL_ERR_UNSUPPORTED, "%s: only models loaded from GGUF can be saved as GGUF yet", path);
+    owl_gguf_out_tensor *out = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *out);
+    if (!out) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const owl_gguf_tensor *t = &g->tensors[i];
+        out[i] = (owl_gguf_out_tensor){t->name, t->n_dims, {0}, t->type, g->base + g->data_offset + t->offset, t->n_bytes};
+        memcpy(out[i].ne, t->ne, sizeof t->ne);
+    }
+    owl_status st = owl_gguf_write(path, g->version, g->kv, g->n_kv, out, g->n_tensors, g->alignment, err);
+    free(out);
+    return st;
+}
