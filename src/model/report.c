@@ -174,6 +174,10 @@ owl_status owl_inspect_json(const owl_model *m, const owl_inspect_options *opt, 
     json_object_set_new(root, "path", owl_json_str_or_null(m->n_files ? m->files[0].path : NULL));
     json_object_set_new(root, "format", json_string(owl_format_name(in->format)));
     if (in->gguf_version) json_object_set_new(root, "gguf_version", json_integer(in->gguf_version));
+    if (m->gguf) {
+        json_object_set_new(root, "gguf_alignment", json_integer((json_int_t)m->gguf->alignment));
+        json_object_set_new(root, "gguf_data_offset", json_integer((json_int_t)m->gguf->data_offset));
+    }
     json_object_set_new(root, "architecture", owl_json_str_or_null(in->architecture));
     json_object_set_new(root, "family", owl_json_str_or_null(in->family));
     json_object_set_new(root, "name", owl_json_str_or_null(in->name));
