@@ -68,6 +68,7 @@ check: all $(TESTS)
 # The whole suite: normal build, sanitizer build, short fuzz runs.
 test:
 	$(MAKE) check
+	$(MAKE) CC=clang BUILD=build/clang all
 	$(MAKE) BUILD=build/asan SANITIZE=1 OPT=-O1 check
 	$(MAKE) fuzz-short
 	@bash scripts/summary.sh build/check.log build/asan/check.log build/fuzz/fuzz.log

@@ -425,6 +425,43 @@ static void test_truncated_everywhere(void) {
     owl_unmap_file(&f);
 }
 
+/* Many keys and tensors: duplicate detection and lookups stay n log n. */
+static void test_many_entries(void) {
+    enum { N = 100000 };
+    bytebuf b = {0};
+    bb_put(&b, "GGUF", 4);
+    bb_u32(&b, 3);
+    bb_u64(&b, N);
+    bb_u64(&b, N + 1);
+    char name[32];
+    kv_str(&b, "general.architecture", "llama");
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "k.%06d", (int)(((long long)i * 7919) % N));
+        kv_u32(&b, name, (uint32_t)i);
+    }
+    uint64_t ne[1] = {8};
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "t.%06d", (int)(((long long)i * 104729) % N));
+        tensor_info(&b, name, 1, ne, OWL_F32, (uint64_t)i * 32);
+    }
+    bb_pad(&b, 32);
+    bb_zeros(&b, (size_t)N * 32);
+    owl_gguf *g = NULL;
+    owl_error err = {0};
+    CHECK(owl_gguf_parse(b.p, b.n, "many.gguf", &g, &err) == OWL_OK, "%s", err.message);
+    int64_t v = -1;
+    CHECK(g && owl_gguf_get_int(g, "k.007919", &v) && v == 1, "lookup gives %lld", (long long)v);
+    int found = 0;
+    for (int i = 0; g && i < 1000; i++) {
+        snprintf(name, sizeof name, "k.%06d", i);
+        found += owl_gguf_find(g, name) != NULL;
+    }
+    CHECK(found == 1000);
+    CHECK(g && owl_gguf_find(g, "k.100000") == NULL);
+    owl_gguf_free(g);
+    bb_free(&b);
+}
+
 static void test_dtype_table(void) {
     uint64_t b;
     CHECK(owl_dtype_bytes(OWL_Q4_K, 512, &b) == OWL_OK && b == 288);
@@ -452,6 +489,7 @@ int main(void) {
     RUN(test_malformed_metadata);
     RUN(test_malformed_tensors);
     RUN(test_truncated_everywhere);
+    RUN(test_many_entries);
     printf("malformed GGUF files tried: %d\n", corpus_count);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

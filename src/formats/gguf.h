@@ -66,6 +66,7 @@ typedef struct owl_gguf {
     owl_gguf_tensor *tensors;
     uint64_t alignment;
     uint64_t data_offset; /* start of the tensor data section */
+    uint64_t *kv_sorted;  /* kv indices in key order, for lookups */
     owl_gguf_alloc *allocs;
 } owl_gguf;
 

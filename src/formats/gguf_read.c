@@ -178,8 +178,6 @@ static owl_status read_value(reader *r, uint32_t type, owl_gguf_value *v, int de
     return OWL_OK;
 }
 
-static int key_equals(owl_strview k, const char *s) { return strlen(s) == k.len && memcmp(k.p, s, k.len) == 0; }
-
 /* Copies a key into a small NUL-terminated buffer for messages. */
 static const char *key_text(owl_strview k, char *buf, size_t cap) {
     size_t n = k.len < cap - 1 ? k.len : cap - 1;
@@ -199,9 +197,6 @@ static owl_status read_kvs(reader *r) {
         key_text(kv->key, kb, sizeof kb);
         if (kv->key.len == 0) return fail_at(r, kv->offset, "metadata key: empty key");
         if (!owl_utf8_valid(kv->key.p, kv->key.len)) return fail_at(r, kv->offset, "metadata key: " "key #%llu ('%s') is not valid UTF-8", (unsigned long long)i, kb);
-        for (uint64_t j = 0; j < i; j++)
-            if (g->kv[j].key.len == kv->key.len && memcmp(g->kv[j].key.p, kv->key.p, kv->key.len) == 0) return fail_at(r, kv->offset, "metadata key: " "key '%s' appears twice (first at byte %llu)", kb,
-                         (unsigned long long)g->kv[j].offset);
         uint32_t type;
         uint64_t at = r->pos;
         if ((st = read_u32(r, &type, "value type"))) return st;
@@ -249,10 +244,61 @@ static owl_status read_tensor_infos(reader *r) {
         if ((st = read_u64(r, &t->offset, "tensor offset"))) return st;
         if (t->offset % g->alignment) return fail_at(r, at, "tensor offset: " "tensor '%s' data offset %llu is not a multiple of the alignment %llu", nb,
                      (unsigned long long)t->offset, (unsigned long long)g->alignment);
-        for (uint64_t j = 0; j < i; j++)
-            if (g->tensors[j].name.len == t->name.len && memcmp(g->tensors[j].name.p, t->name.p, t->name.len) == 0) return fail_at(r, t->info_offset, "tensor name: " "tensor name '%s' appears twice", nb);
     }
     return OWL_OK;
+}
+
+/* Duplicate keys and tensor names are found by sorting (n log n): a hostile
+   file with a million entries must not make a quadratic scan. */
+typedef struct named_at {
+    owl_strview name;
+    uint64_t offset, index;
+} named_at;
+
+static int cmp_named(const void *a, const void *b) {
+    const named_at *x = a, *y = b;
+    size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = n ? memcmp(x->name.p, y->name.p, n) : 0;
+    if (c) return c;
+    if (x->name.len != y->name.len) return x->name.len < y->name.len ? -1 : 1;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static owl_status check_unique(reader *r, named_at *v, uint64_t n, const char *what) {
+    qsort(v, (size_t)n, sizeof *v, cmp_named);
+    for (uint64_t i = 1; i < n; i++)
+        if (v[i].name.len == v[i - 1].name.len && !memcmp(v[i].name.p, v[i - 1].name.p, v[i].name.len)) {
+            char nb[160];
+            return fail_at(r, v[i].offset, "%s '%s' appears twice (first at byte %llu)", what,
+                           key_text(v[i].name, nb, sizeof nb), (unsigned long long)v[i - 1].offset);
+        }
+    return OWL_OK;
+}
+
+static owl_status check_duplicate_keys(reader *r) {
+    owl_gguf *g = r->g;
+    if (!g->n_kv) return OWL_OK;
+    named_at *v = malloc((size_t)g->n_kv * sizeof *v);
+    if (!v) return owl_fail(r->err, OWL_ERR_NOMEM, "%s: out of memory", r->path);
+    for (uint64_t i = 0; i < g->n_kv; i++) v[i] = (named_at){g->kv[i].key, g->kv[i].offset, i};
+    owl_status st = check_unique(r, v, g->n_kv, "metadata key");
+    /* keep the sorted key order: owl_gguf_find binary-searches it */
+    if (!st && !(g->kv_sorted = galloc(g, g->n_kv, sizeof *g->kv_sorted)))
+        st = owl_fail(r->err, OWL_ERR_NOMEM, "%s: out of memory", r->path);
+    for (uint64_t i = 0; !st && i < g->n_kv; i++) g->kv_sorted[i] = v[i].index;
+    free(v);
+    return st;
+}
+
+static owl_status check_duplicate_tensors(reader *r) {
+    owl_gguf *g = r->g;
+    if (g->n_tensors < 2) return OWL_OK;
+    named_at *v = malloc((size_t)g->n_tensors * sizeof *v);
+    if (!v) return owl_fail(r->err, OWL_ERR_NOMEM, "%s: out of memory", r->path);
+    for (uint64_t i = 0; i < g->n_tensors; i++) v[i] = (named_at){g->tensors[i].name, g->tensors[i].info_offset, i};
+    owl_status st = check_unique(r, v, g->n_tensors, "tensor name");
+    free(v);
+    return st;
 }
 
 /* Tensor ranges inside the data section, and no two overlapping. */
@@ -342,6 +388,7 @@ owl_status owl_gguf_parse(const uint8_t *data, uint64_t size, const char *path, 
         goto done;
     }
     if ((st = read_kvs(&r))) goto done;
+    if ((st = check_duplicate_keys(&r))) goto done;
     g->alignment = OWL_GGUF_DEFAULT_ALIGNMENT;
     const owl_gguf_kv *al = owl_gguf_find(g, "general.alignment");
     if (al) {
@@ -358,6 +405,7 @@ owl_status owl_gguf_parse(const uint8_t *data, uint64_t size, const char *path, 
         st = owl_fail(err, OWL_ERR_INPUT, "%s: data offset overflows", path);
         goto done;
     }
+    if ((st = check_duplicate_tensors(&r))) goto done;
     st = check_data_layout(&r);
 done:
     if (st != OWL_OK) {
@@ -378,8 +426,17 @@ void owl_gguf_free(owl_gguf *g) {
 }
 
 const owl_gguf_kv *owl_gguf_find(const owl_gguf *g, const char *key) {
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (key_equals(g->kv[i].key, key)) return &g->kv[i];
+    named_at want = {{key, strlen(key)}, 0, 0};
+    uint64_t lo = 0, hi = g->kv_sorted ? g->n_kv : 0;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const owl_gguf_kv *kv = &g->kv[g->kv_sorted[mid]];
+        named_at probe = {kv->key, 0, 0};
+        int c = cmp_named(&want, &probe);
+        if (c == 0) return kv;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
     return NULL;
 }
 
