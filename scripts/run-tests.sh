@@ -9,7 +9,7 @@ mkdir -p "$build"
 passed=0; failed=0
 for t in "$@" tests/cli/*.sh; do
   [ -e "$t" ] || continue
-  if [[ $t == *.sh ]]; then out=$(OWL_BIN="$build/owl" bash "$t" 2>&1); rc=$?
+  if [[ $t == *.sh ]]; then out=$(OWL_BUILD="$build" OWL_BIN="$build/owl" bash "$t" 2>&1); rc=$?
   else out=$("$t" 2>&1); rc=$?; fi
   line=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
   if [ -z "$line" ]; then
