@@ -371,6 +371,8 @@ static void test_malformed_metadata(void) {
     BAD("scores-count-mismatch", OWL_ERR_INPUT, "scores has 1",
         put_gstr(&s.kv, "tokenizer.ggml.tokens"); bb_u32(&s.kv, GGUF_ARRAY); bb_u32(&s.kv, GGUF_STRING); bb_u64(&s.kv, 2); put_gstr(&s.kv, "a"); put_gstr(&s.kv, "b");
         put_gstr(&s.kv, "tokenizer.ggml.scores"); bb_u32(&s.kv, GGUF_ARRAY); bb_u32(&s.kv, GGUF_F32); bb_u64(&s.kv, 1); bb_f32(&s.kv, 0); s.n_kv = 4);
+    BAD("chat-template-5MiB", OWL_ERR_INPUT, "tokenizer.chat_template is 5242880 bytes long",
+        put_gstr(&s.kv, "tokenizer.chat_template"); bb_u32(&s.kv, GGUF_STRING); bb_u64(&s.kv, 5u << 20); bb_zeros(&s.kv, 5u << 20); s.n_kv = 3);
     BAD("block-count-huge", OWL_ERR_INPUT, "out of range", put_gstr(&s.kv, "llama.embedding_length"); bb_u32(&s.kv, GGUF_U64); bb_u64(&s.kv, UINT64_MAX - 1); s.n_kv = 3);
 }
 

@@ -10,6 +10,21 @@
 
 static char *view_dup(owl_model *m, owl_strview v) { return owl_model_strndup(m, v.p, v.len); }
 
+#define SHORT_TEXT_CAP (64u << 10)   /* names, licences, tokenizer kinds */
+#define TEMPLATE_CAP (4u << 20)      /* chat templates: the largest real ones are ~100 KB */
+
+/* Copies a string value into the description; absent keys leave *out alone,
+   over-long ones are refused rather than truncated. */
+static owl_status get_text(owl_model *m, const owl_gguf *g, const char *key, size_t cap, const char **out, owl_error *err) {
+    owl_strview v;
+    if (!owl_gguf_get_str(g, key, &v)) return OWL_OK;
+    if (v.len > cap)
+        return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: %s is %zu bytes long (limit %zu)", m->files[0].path,
+                        (unsigned long long)owl_gguf_find(g, key)->offset, key, v.len, cap);
+    if (!(*out = view_dup(m, v))) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    return OWL_OK;
+}
+
 static const char *arch_key(char *buf, size_t cap, const char *arch, const char *suffix) {
     snprintf(buf, cap, "%s.%s", arch, suffix);
     return buf;
@@ -120,9 +135,9 @@ static const owl_gguf_value *array_of(const owl_gguf *g, const char *key, uint32
 static owl_status read_vocab(owl_model *m, const owl_gguf *g, owl_error *err) {
     const char *path = m->files[0].path;
     owl_status st = OWL_OK;
-    owl_strview v;
-    if (owl_gguf_get_str(g, "tokenizer.ggml.model", &v)) m->info.tokenizer.kind = view_dup(m, v);
-    if (owl_gguf_get_str(g, "tokenizer.ggml.pre", &v)) m->info.tokenizer.pre = view_dup(m, v);
+    if ((st = get_text(m, g, "tokenizer.ggml.model", SHORT_TEXT_CAP, &m->info.tokenizer.kind, err)) ||
+        (st = get_text(m, g, "tokenizer.ggml.pre", SHORT_TEXT_CAP, &m->info.tokenizer.pre, err)))
+        return st;
     const owl_gguf_value *tokens = array_of(g, "tokenizer.ggml.tokens", GGUF_STRING, path, &st, err);
     if (st) return st;
     const owl_gguf_value *scores = array_of(g, "tokenizer.ggml.scores", GGUF_F32, path, &st, err);
@@ -180,7 +195,7 @@ static owl_status read_vocab(owl_model *m, const owl_gguf *g, owl_error *err) {
     int b;
     if (owl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b)) m->info.tokenizer.add_bos = b;
     if (owl_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &b)) m->info.tokenizer.add_eos = b;
-    if (owl_gguf_get_str(g, "tokenizer.chat_template", &v)) m->info.chat_template = view_dup(m, v);
+    if ((st = get_text(m, g, "tokenizer.chat_template", TEMPLATE_CAP, &m->info.chat_template, err))) return st;
     if (tokens) m->info.tokenizer.source = m->files[0].path;
     return OWL_OK;
 }
@@ -201,37 +216,39 @@ static const char *const *numbered_names(owl_model *m, const owl_gguf *g, const 
             snprintf(key, sizeof key, "general.%s.%lld.name", prefix, (long long)i);
             if (!owl_gguf_get_str(g, key, &v)) continue;
         }
-        out[k++] = view_dup(m, v);
+        if (v.len <= SHORT_TEXT_CAP) out[k++] = view_dup(m, v);
     }
     *count = k;
     return out;
 }
 
-static void read_license(owl_model *m, const owl_gguf *g) {
-    owl_strview v;
+static owl_status read_license(owl_model *m, const owl_gguf *g, owl_error *err) {
     owl_license_info *l = &m->info.license;
-    if (owl_gguf_get_str(g, "general.license", &v)) l->license = view_dup(m, v);
-    if (owl_gguf_get_str(g, "general.license.name", &v)) l->license_name = view_dup(m, v);
-    if (owl_gguf_get_str(g, "general.license.link", &v)) l->license_link = view_dup(m, v);
+    owl_status st;
+    if ((st = get_text(m, g, "general.license", SHORT_TEXT_CAP, &l->license, err)) ||
+        (st = get_text(m, g, "general.license.name", SHORT_TEXT_CAP, &l->license_name, err)) ||
+        (st = get_text(m, g, "general.license.link", SHORT_TEXT_CAP, &l->license_link, err)))
+        return st;
     if (l->license || l->license_name || l->license_link) l->source = m->files[0].path;
     l->base_models = numbered_names(m, g, "base_model", &l->n_base_models);
     l->datasets = numbered_names(m, g, "dataset", &l->n_datasets);
+    return OWL_OK;
 }
 
 owl_status owl_gguf_describe(owl_model *m, owl_gguf *g, int file, owl_error *err) {
     owl_status st;
-    owl_strview v;
     m->info.format = OWL_FORMAT_GGUF;
     m->info.gguf_version = (int)g->version;
     const char *arch = NULL;
-    if (owl_gguf_get_str(g, "general.architecture", &v)) arch = view_dup(m, v);
+    if ((st = get_text(m, g, "general.architecture", 256, &arch, err)) ||
+        (st = get_text(m, g, "general.name", SHORT_TEXT_CAP, &m->info.name, err)))
+        return st;
     m->info.architecture = arch;
     const owl_family *fam = owl_family_find(arch);
     if (fam) m->info.family = fam->id;
-    if (owl_gguf_get_str(g, "general.name", &v)) m->info.name = view_dup(m, v);
     if (arch && (st = read_hparams(m, g, arch, err))) return st;
     if ((st = read_vocab(m, g, err))) return st;
-    read_license(m, g);
+    if ((st = read_license(m, g, err))) return st;
     if (!m->info.hp.n_vocab) m->info.hp.n_vocab = (int64_t)m->vocab.n_tokens;
     const uint8_t *data = g->base + g->data_offset;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
