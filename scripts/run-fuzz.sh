@@ -17,6 +17,8 @@ for fz in "$@"; do
   extra=()
   case $name in
     fuzz_gguf) extra+=("$shared/models/stories260K/stories260K.gguf" "$shared/reference/qwen2/model.gguf") ;;
+    fuzz_llama2c) extra+=("$shared/models/stories260K/stories260K_q80.bin" "$shared/models/stories260K/tok512.bin") ;;
+    fuzz_sentencepiece) extra+=("$shared/models/stories260K/tok512.model" "$shared/tokenizers/llama2-32k/tokenizer.model") ;;
   esac
   seeds=$(mktemp -d)
   for f in "${extra[@]}"; do [ -f "$f" ] && cp "$f" "$seeds/"; done

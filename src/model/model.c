@@ -83,6 +83,10 @@ int owl_model_add_file(owl_model *m, const char *path, const char *role, owl_map
     if (cap > m->cap_files) m->cap_files = cap; /* both arrays grew in step */
     owl_source_file *f = &m->files[m->n_files];
     f->path = owl_model_strdup(m, path);
+    if (!f->path) { /* the caller still owns map, so nothing leaks */
+        owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        return -1;
+    }
     f->role = role;
     f->size = map ? map->size : size;
     if (map) {
@@ -90,10 +94,6 @@ int owl_model_add_file(owl_model *m, const char *path, const char *role, owl_map
         memset(map, 0, sizeof *map);
     } else {
         memset(&m->maps[m->n_files], 0, sizeof m->maps[0]);
-    }
-    if (!f->path) {
-        owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-        return -1;
     }
     return (int)m->n_files++;
 }
@@ -117,34 +117,37 @@ owl_status owl_model_add_special(owl_model *m, const char *role, int64_t id, owl
     return OWL_OK;
 }
 
-static const owl_tensor *layout_tensors;
+/* Sorting works on arrays of tensor pointers: C11's qsort has no context
+ * argument, and a file-scope "current array" would race when two threads
+ * open models at once. */
 static int by_offset(const void *a, const void *b) {
-    const owl_tensor *x = &layout_tensors[*(const size_t *)a], *y = &layout_tensors[*(const size_t *)b];
-    return (x->offset > y->offset) - (x->offset < y->offset);
+    const owl_tensor *x = *(const owl_tensor *const *)a, *y = *(const owl_tensor *const *)b;
+    if (x->offset != y->offset) return (x->offset > y->offset) - (x->offset < y->offset);
+    /* empty tensors first, so one placed where another starts is no overlap */
+    return (x->n_bytes > y->n_bytes) - (x->n_bytes < y->n_bytes);
 }
 
 owl_status owl_model_check_layout(owl_model *m, int file, uint64_t data_start, uint64_t data_end, owl_error *err) {
     size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) n += m->tensors[i].file == file;
     if (!n) return OWL_OK;
-    size_t *idx = malloc(n * sizeof *idx);
+    const owl_tensor **idx = malloc(n * sizeof *idx);
     if (!idx) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     n = 0;
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].file == file) idx[n++] = i;
-    layout_tensors = m->tensors; /* qsort has no context argument in C11 */
+        if (m->tensors[i].file == file) idx[n++] = &m->tensors[i];
     qsort(idx, n, sizeof *idx, by_offset);
     const char *path = m->files[file].path;
     owl_status st = OWL_OK;
     for (size_t k = 0; k < n && st == OWL_OK; k++) {
-        const owl_tensor *t = &m->tensors[idx[k]];
+        const owl_tensor *t = idx[k];
         if (t->offset < data_start || !owl_range_ok(t->offset, t->n_bytes, data_end)) {
             st = owl_fail(err, OWL_ERR_INPUT,
                           "%s: tensor '%s' occupies bytes [%llu, %llu+%llu), outside the data section [%llu, %llu)", path,
                           t->source_name, (unsigned long long)t->offset, (unsigned long long)t->offset,
                           (unsigned long long)t->n_bytes, (unsigned long long)data_start, (unsigned long long)data_end);
         } else if (k > 0) {
-            const owl_tensor *p = &m->tensors[idx[k - 1]];
+            const owl_tensor *p = idx[k - 1];
             if (p->offset + p->n_bytes > t->offset)
                 st = owl_fail(err, OWL_ERR_INPUT, "%s: tensors '%s' (bytes %llu..%llu) and '%s' (from byte %llu) overlap",
                               path, p->source_name, (unsigned long long)p->offset,
@@ -157,16 +160,21 @@ owl_status owl_model_check_layout(owl_model *m, int file, uint64_t data_start, u
 }
 
 static int by_name(const void *a, const void *b) {
-    return strcmp(layout_tensors[*(const size_t *)a].name, layout_tensors[*(const size_t *)b].name);
+    return strcmp((*(const owl_tensor *const *)a)->name, (*(const owl_tensor *const *)b)->name);
 }
 
 owl_status owl_model_finish(owl_model *m, owl_error *err) {
     if (m->n_tensors) {
+        const owl_tensor **order = malloc(m->n_tensors * sizeof *order);
         m->sorted = malloc(m->n_tensors * sizeof *m->sorted);
-        if (!m->sorted) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < m->n_tensors; i++) m->sorted[i] = i;
-        layout_tensors = m->tensors;
-        qsort(m->sorted, m->n_tensors, sizeof *m->sorted, by_name);
+        if (!order || !m->sorted) {
+            free(order);
+            return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < m->n_tensors; i++) order[i] = &m->tensors[i];
+        qsort(order, m->n_tensors, sizeof *order, by_name);
+        for (size_t i = 0; i < m->n_tensors; i++) m->sorted[i] = (size_t)(order[i] - m->tensors);
+        free(order);
         for (size_t i = 1; i < m->n_tensors; i++) {
             const owl_tensor *a = &m->tensors[m->sorted[i - 1]], *b = &m->tensors[m->sorted[i]];
             if (strcmp(a->name, b->name) == 0)
