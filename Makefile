@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 SANITIZE ?=
 OPT ?= -O2
 
-PKGS = jansson openssl
+PKGS = jansson openssl oniguruma libutf8proc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto)
 

@@ -220,6 +220,38 @@ owl_status owl_sha256_file(const char *path, char hex[65], owl_progress_fn progr
  * llama.cpp round-trips byte for byte. */
 owl_status owl_gguf_save(const owl_model *m, const char *path, owl_error *err);
 
+/* ---- tokenizer ---------------------------------------------------------
+ * Built from a model's vocabulary (SentencePiece BPE, byte-level BPE with the
+ * model's pre-tokenizer, WordPiece); needs nothing from the model afterwards.
+ * Encoding matches llama.cpp's and Hugging Face's ids. */
+typedef struct owl_tokenizer owl_tokenizer;
+owl_status owl_tokenizer_new(const owl_model *m, owl_tokenizer **out, owl_error *err);
+void owl_tokenizer_free(owl_tokenizer *t);
+/* The vocabulary's text of token id (e.g. "\xe2\x96\x81Hello", "\xc4\xa0world"), NUL-terminated; NULL if out of range. */
+const char *owl_token_text(const owl_tokenizer *t, int32_t id, size_t *len);
+
+enum {
+    OWL_TOKENIZE_ADD_SPECIAL = 1,   /* BOS/EOS as the model says */
+    OWL_TOKENIZE_PARSE_SPECIAL = 2, /* special-token text in the input becomes the special token (HF default) */
+};
+/* *ids is malloc'd (free() it), even when *n_ids is 0. Input above 256 MiB is refused. */
+owl_status owl_tokenize(const owl_tokenizer *t, const char *text, size_t len, unsigned flags, int32_t **ids,
+                        size_t *n_ids, owl_error *err);
+
+enum { OWL_DETOKENIZE_SPECIAL = 1 /* render special/control tokens */ };
+/* *text is malloc'd and NUL-terminated; ids out of range are an error. */
+owl_status owl_detokenize(const owl_tokenizer *t, const int32_t *ids, size_t n, unsigned flags, char **text,
+                          size_t *len, owl_error *err);
+
+/* Streaming: feed ids one at a time, get back only complete UTF-8 (an
+ * unfinished multi-byte sequence is held until its last byte arrives; bytes
+ * that can never complete one are passed through). Each *out is malloc'd. */
+typedef struct owl_detok_stream owl_detok_stream;
+owl_detok_stream *owl_detok_stream_new(const owl_tokenizer *t, unsigned flags);
+owl_status owl_detok_stream_push(owl_detok_stream *s, int32_t id, char **out, size_t *len, owl_error *err);
+owl_status owl_detok_stream_flush(owl_detok_stream *s, char **out, size_t *len, owl_error *err);
+void owl_detok_stream_free(owl_detok_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

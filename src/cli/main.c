@@ -15,6 +15,8 @@ typedef struct verb {
 
 static const verb_entry verbs[] = {
     {"inspect", cmd_inspect, "show what a model, adapter or tokenizer file holds"},
+    {"tokenize", cmd_tokenize, "turn text into token ids"},
+    {"detokenize", cmd_detokenize, "turn token ids back into text"},
 };
 
 static void print_help(FILE *out) {
