@@ -40,7 +40,7 @@ fi
 # npm test references, pinned by package-lock.json
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   echo "setup: installing npm test references from package-lock.json"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   touch node_modules
 else
   echo "setup: npm test references already installed"
