@@ -53,7 +53,7 @@ $(BUILD)/libowl.so: $(LIB_OBJ)
 $(BUILD)/owl: $(CLI_OBJ) $(BUILD)/libowl.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libowl.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libowl.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libowl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libowl.a $(LDLIBS)
 

@@ -3,55 +3,8 @@
  * files by Python, and refusals (pickle weights, other PEFT types, rank
  * mismatches) on adapters written to a temp dir. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include "bytebuf.h"
-#include "harness.h"
 #include "model/model.h"
-
-static char tmpdir[] = "/tmp/owl_test_adapter_XXXXXX";
-
-static const char *tmp_path(const char *rel) {
-    static char buf[4][512];
-    static int k;
-    char *p = buf[k++ & 3];
-    snprintf(p, 512, "%s/%s", tmpdir, rel);
-    return p;
-}
-
-static void write_text(const char *rel, const char *text) {
-    FILE *f = fopen(tmp_path(rel), "wb");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
-static void write_st(const char *rel, const char *header, size_t data_len) {
-    bytebuf b = {0};
-    bb_u64(&b, strlen(header));
-    bb_put(&b, header, strlen(header));
-    bb_zeros(&b, data_len);
-    bb_write_file(&b, tmp_path(rel));
-    bb_free(&b);
-}
-
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
+#include "testfiles.h"
 
 static int has_target(const owl_adapter_info *a, const char *name) {
     for (size_t i = 0; i < a->n_targets; i++)
@@ -133,15 +86,6 @@ static void test_mlx(void) {
     owl_model_close(m);
 }
 
-static void expect_open_fail(const char *sub, owl_status want, const char *substr) {
-    owl_model *m = NULL;
-    owl_error err = {0};
-    owl_status st = owl_model_open(tmp_path(sub), &m, &err);
-    CHECK(st == want, "%s: status %d (%s)", sub, st, err.message);
-    CHECK(strstr(err.message, substr) != NULL, "%s: '%s' lacks '%s'", sub, err.message, substr);
-    owl_model_close(m);
-}
-
 #define PEFT_CONFIG "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":4,\"target_modules\":\"q_proj|v_proj\"}"
 #define PEFT_WEIGHTS                                                                                       \
     "{\"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight\":"                                  \
@@ -153,7 +97,7 @@ static void expect_open_fail(const char *sub, owl_status want, const char *subst
 static void test_synthetic(void) {
     mkdir(tmp_path("peft"), 0755);
     write_text("peft/adapter_config.json", PEFT_CONFIG);
-    write_st("peft/adapter_model.safetensors", PEFT_WEIGHTS, 88);
+    write_safetensors_zeros("peft/adapter_model.safetensors", PEFT_WEIGHTS, 88);
     owl_model *m = NULL;
     owl_error err = {0};
     CHECK(owl_model_open(tmp_path("peft"), &m, &err) == OWL_OK, "%s", err.message);
@@ -168,7 +112,7 @@ static void test_synthetic(void) {
     /* MLX with scale only: alpha = scale * rank */
     mkdir(tmp_path("mlx"), 0755);
     write_text("mlx/adapter_config.json", "{\"lora_parameters\":{\"rank\":2,\"scale\":20.0,\"dropout\":0.0},\"num_layers\":-1}");
-    write_st("mlx/adapters.safetensors",
+    write_safetensors_zeros("mlx/adapters.safetensors",
              "{\"model.layers.3.mlp.down_proj.lora_a\":{\"dtype\":\"F32\",\"shape\":[4,2],\"data_offsets\":[0,32]}}", 32);
     CHECK(owl_model_open(tmp_path("mlx"), &m, &err) == OWL_OK, "%s", err.message);
     if (m) {
@@ -181,47 +125,44 @@ static void test_synthetic(void) {
     mkdir(tmp_path("pickle"), 0755);
     write_text("pickle/adapter_config.json", PEFT_CONFIG);
     write_text("pickle/adapter_model.bin", "PK");
-    expect_open_fail("pickle", OWL_ERR_UNSUPPORTED, "pickle files are not loaded for safety; convert to safetensors");
+    expect_open_fail(tmp_path("pickle"), OWL_ERR_UNSUPPORTED, "pickle files are not loaded for safety; convert to safetensors");
 
     mkdir(tmp_path("ia3"), 0755);
     write_text("ia3/adapter_config.json", "{\"peft_type\":\"IA3\"}");
-    expect_open_fail("ia3", OWL_ERR_UNSUPPORTED, "peft_type IA3 is not supported");
+    expect_open_fail(tmp_path("ia3"), OWL_ERR_UNSUPPORTED, "peft_type IA3 is not supported");
 
     mkdir(tmp_path("noweights"), 0755);
     write_text("noweights/adapter_config.json", PEFT_CONFIG);
-    expect_open_fail("noweights", OWL_ERR_INPUT, "no adapter_model.safetensors");
+    expect_open_fail(tmp_path("noweights"), OWL_ERR_INPUT, "no adapter_model.safetensors");
 
     mkdir(tmp_path("rank"), 0755);
     write_text("rank/adapter_config.json", "{\"peft_type\":\"LORA\",\"r\":4}");
-    write_st("rank/adapter_model.safetensors", PEFT_WEIGHTS, 88);
-    expect_open_fail("rank", OWL_ERR_INPUT, "has rank 2, but the adapter's rank is 4");
+    write_safetensors_zeros("rank/adapter_model.safetensors", PEFT_WEIGHTS, 88);
+    expect_open_fail(tmp_path("rank"), OWL_ERR_INPUT, "has rank 2, but the adapter's rank is 4");
 
     mkdir(tmp_path("badr"), 0755);
     write_text("badr/adapter_config.json", "{\"peft_type\":\"LORA\",\"r\":\"8\"}");
-    expect_open_fail("badr", OWL_ERR_INPUT, "r: expected an integer from 1 to 65536, found string \"8\"");
+    expect_open_fail(tmp_path("badr"), OWL_ERR_INPUT, "r: expected an integer from 1 to 65536, found string \"8\"");
 
     mkdir(tmp_path("neither"), 0755);
     write_text("neither/adapter_config.json", "{\"r\":8}");
-    expect_open_fail("neither", OWL_ERR_UNSUPPORTED, "neither peft_type");
+    expect_open_fail(tmp_path("neither"), OWL_ERR_UNSUPPORTED, "neither peft_type");
 
     mkdir(tmp_path("badjson"), 0755);
     write_text("badjson/adapter_config.json", "{\"peft_type\":");
-    expect_open_fail("badjson", OWL_ERR_INPUT, "not valid JSON");
+    expect_open_fail(tmp_path("badjson"), OWL_ERR_INPUT, "not valid JSON");
 
     mkdir(tmp_path("npz"), 0755);
     write_text("npz/adapter_config.json", "{\"lora_parameters\":{\"rank\":8}}");
     write_text("npz/adapters.npz", "PK");
-    expect_open_fail("npz", OWL_ERR_UNSUPPORTED, ".npz adapters are not read");
+    expect_open_fail(tmp_path("npz"), OWL_ERR_UNSUPPORTED, ".npz adapters are not read");
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    tmpdir_create("test_adapter");
     RUN(test_peft);
     RUN(test_mlx);
     RUN(test_synthetic);
-    remove_tree(tmpdir);
+    tmpdir_remove();
     DONE("test_adapter");
 }

@@ -13,16 +13,9 @@
 #include "formats/gguf.h"
 #include "harness.h"
 #include "owl.h"
+#include "testfiles.h"
 
 static char tmpdir[256];
-
-static owl_model *open_ok(const char *path) {
-    owl_error err = {0};
-    owl_model *m = NULL;
-    owl_status st = owl_model_open(path, &m, &err);
-    CHECK(st == OWL_OK, "%s: %s", path, err.message);
-    return m;
-}
 
 static void test_stories_gguf(void) {
     owl_model *m = open_ok(shared_path("models/stories260K/stories260K.gguf"));

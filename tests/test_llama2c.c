@@ -14,26 +14,9 @@
 #include "harness.h"
 #include "model/model.h"
 #include "owl.h"
+#include "testfiles.h"
 
 static char tmpdir[256];
-
-static owl_model *open_ok(const char *path) {
-    owl_error err = {0};
-    owl_model *m = NULL;
-    owl_status st = owl_model_open(path, &m, &err);
-    CHECK(st == OWL_OK, "%s: %s", path, err.message);
-    return m;
-}
-
-/* Opening must fail with a message containing `want`. */
-static void expect_fail(const char *path, owl_status status, const char *want) {
-    owl_error err = {0};
-    owl_model *m = NULL;
-    owl_status st = owl_model_open(path, &m, &err);
-    CHECK(st == status && m == NULL && strstr(err.message, want), "%s: status %d, message '%s', wanted %d '%s'", path,
-          st, err.message, status, want);
-    owl_model_close(m);
-}
 
 static float f32_at(const owl_tensor *t, size_t i) {
     float f;
@@ -426,7 +409,7 @@ static void v0_with(const char *name, int32_t dim, int32_t hidden, int32_t layer
     int32_t p[7] = {dim, hidden, layers, heads, kv, vocab, seq};
     for (int i = 0; i < 7; i++) put_i32(&b, p[i]);
     bb_zeros(&b, 64);
-    expect_fail(write_tmp(name, &b), OWL_ERR_INPUT, want);
+    expect_open_fail(write_tmp(name, &b), OWL_ERR_INPUT, want);
     bb_free(&b);
 }
 
@@ -434,7 +417,7 @@ static void test_bad_headers(void) {
     bytebuf b = {0};
     bb_zeros(&b, 10);
     b.p[0] = 8;
-    expect_fail(write_tmp("short.bin", &b), OWL_ERR_INPUT, "truncated header: 10 bytes");
+    expect_open_fail(write_tmp("short.bin", &b), OWL_ERR_INPUT, "truncated header: 10 bytes");
     bb_free(&b);
     v0_with("neg_dim.bin", -64, 12, 2, 2, 1, 6, 4, "dim -64 is out of range");
     v0_with("zero_dim.bin", 0, 12, 2, 2, 1, 6, 4, "dim 0 is out of range");
@@ -470,12 +453,12 @@ static void test_bad_sizes(void) {
         char want[128];
         b.n = n - 1; /* one byte short */
         snprintf(want, sizeof want, "file has %zu", n - 1);
-        expect_fail(write_tmp("short_by_one.bin", &b), OWL_ERR_INPUT, cases[i].expected);
-        expect_fail(write_tmp("short_by_one.bin", &b), OWL_ERR_INPUT, want);
+        expect_open_fail(write_tmp("short_by_one.bin", &b), OWL_ERR_INPUT, cases[i].expected);
+        expect_open_fail(write_tmp("short_by_one.bin", &b), OWL_ERR_INPUT, want);
         b.n = n;
         bb_u8(&b, 0); /* one byte long */
         snprintf(want, sizeof want, "file has %zu", n + 1);
-        expect_fail(write_tmp("long_by_one.bin", &b), OWL_ERR_INPUT, want);
+        expect_open_fail(write_tmp("long_by_one.bin", &b), OWL_ERR_INPUT, want);
         bb_free(&b);
     }
 }
@@ -485,7 +468,7 @@ static void int8_with(const char *name, size_t at, const void *bytes, size_t n, 
     bytebuf b = {0};
     build(&b, tiny, 2, 1, 4);
     memcpy(b.p + at, bytes, n);
-    expect_fail(write_tmp(name, &b), status, want);
+    expect_open_fail(write_tmp(name, &b), status, want);
     bb_free(&b);
 }
 
@@ -503,12 +486,12 @@ static void test_bad_int8(void) {
     bytebuf b = {0};
     build(&b, tiny, 2, 1, 4);
     b.n = 100;
-    expect_fail(write_tmp("ak42_short.bin", &b), OWL_ERR_INPUT, "truncated header: 100 bytes, an \"ak42\" llama2.c header is 256");
+    expect_open_fail(write_tmp("ak42_short.bin", &b), OWL_ERR_INPUT, "truncated header: 100 bytes, an \"ak42\" llama2.c header is 256");
     bb_free(&b);
     /* v1 has no group field: its padding starts right after the flag */
     build(&b, tiny, 1, 1, 0);
     b.p[40] = 1;
-    expect_fail(write_tmp("v1_pad.bin", &b), OWL_ERR_INPUT, "byte 40: header padding is 0x01");
+    expect_open_fail(write_tmp("v1_pad.bin", &b), OWL_ERR_INPUT, "byte 40: header padding is 0x01");
     bb_free(&b);
 }
 

@@ -3,16 +3,13 @@
  * the Hugging Face directory around it, hostile headers built in memory,
  * and sharded checkpoints (valid and malicious indexes) in a temp dir. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include "bytebuf.h"
 #include "formats/safetensors.h"
 #include "harness.h"
 #include "model/model.h"
 #include "model/names.h"
-
-static char tmpdir[] = "/tmp/owl_test_safetensors_XXXXXX";
+#include "testfiles.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -47,42 +44,10 @@ static void expect_fail(const char *header, size_t data_len, owl_status want, co
     bb_free(&b);
 }
 
-static const char *tmp_path(const char *rel) {
-    static char buf[4][512];
-    static int k;
-    char *p = buf[k++ & 3];
-    snprintf(p, 512, "%s/%s", tmpdir, rel);
-    return p;
-}
-
-static void write_text(const char *rel, const char *text) {
-    FILE *f = fopen(tmp_path(rel), "wb");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
 static void write_st(const char *rel, const char *header, size_t data_len) {
     bytebuf b = st_bytes(header, data_len);
     bb_write_file(&b, tmp_path(rel));
     bb_free(&b);
-}
-
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char p[1024];
-            snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-            remove_tree(p);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 /* ---- the real checkpoint -------------------------------------------------- */
@@ -464,10 +429,7 @@ static void test_dir_weights(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    tmpdir_create("test_safetensors");
     RUN(test_stories_file);
     RUN(test_stories_dir);
     RUN(test_valid_small);
@@ -479,6 +441,6 @@ int main(void) {
     RUN(test_sharded);
     RUN(test_sharded_hostile);
     RUN(test_dir_weights);
-    remove_tree(tmpdir);
+    tmpdir_remove();
     DONE("test_safetensors");
 }
