@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,14 @@ static const char tokenize_usage[] =
     "exit status: 0 ok, 1 the model or input is malformed or unsupported, 2 bad usage, 3 I/O error\n";
 
 static const char detokenize_usage[] =
-    "usage: owl detokenize MODEL [--special] [--json] IDS...\n"
+    "usage: owl detokenize MODEL [--special] [--json] (IDS... | --jsonl)\n"
     "\n"
     "Prints the text the token ids decode to. IDS are integers, as separate\n"
     "arguments or comma-separated (\"1,15043,3186\").\n"
     "\n"
     "  --special   render special and control tokens (<s>, <|endoftext|>, ...)\n"
+    "  --jsonl     read one {\"ids\": [...]} object per line from stdin and write\n"
+    "              one {\"text\": ...} per line, in order\n"
     "  --json      print {\"text\": ...}\n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or an id is out of range, 2 bad usage, 3 I/O error\n";
@@ -220,9 +223,59 @@ static int parse_ids(const char *arg, int32_t **ids, size_t *n, size_t *cap) {
     return 1;
 }
 
+static int run_detok_jsonl(const owl_tokenizer *t, unsigned flags) {
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    int rc = EXIT_OK;
+    while ((got = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (got == 0 || (got == 1 && line[0] == '\n')) continue;
+        json_error_t jerr;
+        json_t *o = json_loadb(line, (size_t)got, JSON_DISABLE_EOF_CHECK, &jerr);
+        json_t *arr = o ? json_object_get(o, "ids") : NULL;
+        size_t n = json_array_size(arr);
+        int32_t *ids = json_is_array(arr) ? malloc((n ? n : 1) * sizeof *ids) : NULL;
+        int ok = ids != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            json_t *v = json_array_get(arr, i);
+            ok = json_is_integer(v) && json_integer_value(v) >= INT32_MIN && json_integer_value(v) <= INT32_MAX;
+            if (ok) ids[i] = (int32_t)json_integer_value(v);
+        }
+        json_decref(o);
+        if (!ok) {
+            fprintf(stderr, "owl detokenize: stdin line %zu: expected an object {\"ids\": [integers]}%s%s\n", lineno,
+                    o ? "" : ": ", o ? "" : jerr.text);
+            free(ids);
+            rc = EXIT_INPUT;
+            break;
+        }
+        owl_error err = {0};
+        char *text = NULL;
+        size_t len = 0;
+        owl_status st = owl_detokenize(t, ids, n, flags, &text, &len, &err);
+        free(ids);
+        if (st) {
+            fprintf(stderr, "owl detokenize: stdin line %zu: ", lineno);
+            rc = cli_report_error(&err);
+            break;
+        }
+        json_t *out = json_object();
+        json_object_set_new(out, "text", owl_json_string_lossy(text, len));
+        char *s = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (s) puts(s);
+        free(s);
+        json_decref(out);
+        free(text);
+    }
+    free(line);
+    fflush(stdout);
+    return rc;
+}
+
 int cmd_detokenize(int argc, char **argv) {
     const char *path = NULL;
-    int as_json = 0;
+    int as_json = 0, jsonl = 0;
     unsigned flags = 0;
     int32_t *ids = NULL;
     size_t n = 0, cap = 0;
@@ -234,6 +287,7 @@ int cmd_detokenize(int argc, char **argv) {
             return EXIT_OK;
         } else if (!strcmp(a, "--special")) flags |= OWL_DETOKENIZE_SPECIAL;
         else if (!strcmp(a, "--json")) as_json = 1;
+        else if (!strcmp(a, "--jsonl")) jsonl = 1;
         else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
             free(ids);
             return cli_usage_error("detokenize", "unknown option '%s'", a);
@@ -249,6 +303,12 @@ int cmd_detokenize(int argc, char **argv) {
     if (open_tokenizer(path, &t, &err)) {
         free(ids);
         return cli_report_error(&err);
+    }
+    if (jsonl) {
+        int jrc = n ? cli_usage_error("detokenize", "give either IDS or --jsonl") : run_detok_jsonl(t, flags);
+        free(ids);
+        owl_tokenizer_free(t);
+        return jrc;
     }
     char *text = NULL;
     size_t len = 0;

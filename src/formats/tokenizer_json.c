@@ -229,10 +229,19 @@ static int collect_regexes(json_t *node, const char **rx, int n, int depth) {
         rx[n] = NULL;
         return n + 1;
     }
+    if (strcmp(type, "Digits") == 0) { /* each digit, or each run of digits, a piece of its own */
+        if (n >= 7) return -1;
+        rx[n] = json_is_true(json_object_get(node, "individual_digits")) ? "\\p{N}" : "\\p{N}+";
+        return n + 1;
+    }
     if (strcmp(type, "Split") == 0) {
         const char *re = json_string_value(json_object_get(json_object_get(node, "pattern"), "Regex"));
         const char *behavior = json_string_value(json_object_get(node, "behavior"));
-        if (!re || !behavior || strcmp(behavior, "Isolated") != 0 || json_is_true(json_object_get(node, "invert")) || n >= 7)
+        /* Removed with invert keeps the matches and drops the text between them: the same
+           pieces as Isolated for the full-coverage regexes models use (each ends in \s+) */
+        int invert = json_is_true(json_object_get(node, "invert"));
+        if (!re || !behavior || n >= 7 ||
+            !((!invert && strcmp(behavior, "Isolated") == 0) || (invert && strcmp(behavior, "Removed") == 0)))
             return -1;
         rx[n] = re;
         return n + 1;
@@ -359,9 +368,29 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
         const char *rx[7];
         char name[64];
         int n = collect_regexes(json_object_get(root, "pre_tokenizer"), rx, 0, 0);
-        if (n > 0 && tok_pretok_name_for(rx, n, json_is_true(json_object_get(t.model, "ignore_merges")), name, sizeof name) &&
-            !(ti->pre = owl_model_strdup(m, name)))
-            return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        int ignore = json_is_true(json_object_get(t.model, "ignore_merges"));
+        if (n > 0 && tok_pretok_name_for(rx, n, ignore, name, sizeof name)) {
+            if (!(ti->pre = owl_model_strdup(m, name))) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        } else if (n > 0) { /* no named one: the regexes themselves (see tok_pretok_new) */
+            size_t len = 3;
+            for (int i = 0; i < n; i++) len += (rx[i] ? strlen(rx[i]) : 0) + 1;
+            if (len > 65536) return owl_fail(err, OWL_ERR_INPUT, "%s: pre_tokenizer: regexes longer than 64 KiB", path);
+            char *spec = malloc(len);
+            if (!spec) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+            size_t at = 0;
+            spec[at++] = TOK_PRETOK_REGEXES;
+            spec[at++] = ignore ? '1' : '0';
+            for (int i = 0; i < n; i++) {
+                if (i) spec[at++] = TOK_PRETOK_SEP;
+                const char *r = rx[i] ? rx[i] : "";
+                memcpy(spec + at, r, strlen(r));
+                at += strlen(r);
+            }
+            spec[at] = '\0';
+            ti->pre = owl_model_strdup(m, spec);
+            free(spec);
+            if (!ti->pre) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        }
     }
     if (!byte_level && json_is_true(json_object_get(t.model, "byte_fallback")))
         for (size_t i = 0; i < m->vocab.n_tokens; i++)

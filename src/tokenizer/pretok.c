@@ -110,9 +110,49 @@ static void onig_init_once(void) {
     onig_initialize(&enc, 1);
 }
 
+static owl_status compile(tok_pretok *p, const char *rx, size_t len, const char *name, owl_error *err) {
+    OnigErrorInfo info;
+    int r = onig_new(&p->re[p->n], (const UChar *)rx, (const UChar *)rx + len, ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
+                     ONIG_SYNTAX_DEFAULT, &info);
+    if (r != ONIG_NORMAL) {
+        UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(msg, r, &info);
+        return owl_fail(err, OWL_ERR_INPUT, "pre-tokenizer '%s': regex %.*s does not compile: %s", name, (int)(len > 200 ? 200 : len),
+                        rx, (const char *)msg);
+    }
+    return OWL_OK;
+}
+
+/* spec: regexes separated by TOK_PRETOK_SEP, an empty one meaning GPT-2's */
+static owl_status new_from_regexes(const char *spec, int ignore, tok_pretok **out, int *ignore_merges, owl_error *err) {
+    tok_pretok *p = calloc(1, sizeof *p);
+    if (!p) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    for (const char *at = spec;;) {
+        const char *end = strchr(at, TOK_PRETOK_SEP);
+        size_t len = end ? (size_t)(end - at) : strlen(at);
+        if (p->n >= 7) {
+            tok_pretok_free(p);
+            return owl_fail(err, OWL_ERR_INPUT, "tokenizer.json pre_tokenizer: more than 7 splitting steps");
+        }
+        owl_status st = len ? compile(p, at, len, "tokenizer.json Split", err) : compile(p, GPT2, strlen(GPT2), "ByteLevel", err);
+        if (st) {
+            tok_pretok_free(p);
+            return st;
+        }
+        p->n++;
+        if (!end) break;
+        at = end + 1;
+    }
+    *ignore_merges = ignore;
+    *out = p;
+    return OWL_OK;
+}
+
 owl_status tok_pretok_new(const char *pre, tok_pretok **out, int *ignore_merges, owl_error *err) {
     static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
     pthread_once(&onig_once, onig_init_once); /* tokenizers may be opened from several threads */
+    if (pre && pre[0] == TOK_PRETOK_REGEXES && (pre[1] == '0' || pre[1] == '1'))
+        return new_from_regexes(pre + 2, pre[1] == '1', out, ignore_merges, err);
     const pre_def *d = NULL;
     const char *name = pre && *pre ? pre : "default";
     for (size_t i = 0; i < sizeof defs / sizeof defs[0] && !d; i++)
@@ -125,15 +165,10 @@ owl_status tok_pretok_new(const char *pre, tok_pretok **out, int *ignore_merges,
     tok_pretok *p = calloc(1, sizeof *p);
     if (!p) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     for (; p->n < 7 && d->regex[p->n]; p->n++) {
-        const char *rx = d->regex[p->n];
-        OnigErrorInfo info;
-        int r = onig_new(&p->re[p->n], (const UChar *)rx, (const UChar *)rx + strlen(rx), ONIG_OPTION_NONE,
-                         ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
-        if (r != ONIG_NORMAL) {
-            UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-            onig_error_code_to_str(msg, r, &info);
+        owl_status st = compile(p, d->regex[p->n], strlen(d->regex[p->n]), name, err);
+        if (st) {
             tok_pretok_free(p);
-            return owl_fail(err, OWL_ERR_INPUT, "pre-tokenizer '%s': regex %s does not compile: %s", name, rx, (const char *)msg);
+            return st;
         }
     }
     *ignore_merges = d->ignore_merges;

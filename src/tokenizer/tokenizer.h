@@ -98,6 +98,11 @@ owl_status tok_bpe_encode(const owl_tokenizer *t, const char *s, size_t n, tok_i
 owl_status tok_wpm_encode(const owl_tokenizer *t, const char *s, size_t n, tok_ids *out, owl_error *err);
 
 /* Pre-tokenizer (pretok.c): regexes chosen by tokenizer.ggml.pre. */
+/* A pre name that starts with TOK_PRETOK_REGEXES carries a tokenizer.json's own
+ * regexes: then '0' or '1' (ignore_merges) and the regexes separated by
+ * TOK_PRETOK_SEP, an empty one standing for ByteLevel's (GPT-2's) regex. */
+#define TOK_PRETOK_REGEXES '\x1e'
+#define TOK_PRETOK_SEP '\x1f'
 /* The tokenizer.ggml.pre name whose regexes are exactly rx[0..n) (a tokenizer.json's
  * Split patterns, in order; NULL for a ByteLevel with use_regex) with this ignore_merges; writes it to name (NUL-terminated,
  * cap bytes) and returns 1, or returns 0 if none matches. */
