@@ -113,6 +113,7 @@ typedef struct owl_tokenizer_info {
     int add_bos, add_eos; /* 1, 0 or -1 unknown */
     size_t n_special;
     const owl_special_token *special;
+    const char *normalizer; /* Unicode normalization form a tokenizer.json asks for ("NFC"), or NULL */
 } owl_tokenizer_info;
 
 typedef struct owl_license_info {

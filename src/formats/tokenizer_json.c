@@ -364,6 +364,10 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
     owl_tokenizer_info *ti = &m->info.tokenizer;
     ti->kind = unigram ? "t5" : bert ? "bert" : byte_level ? "gpt2" : "llama";
     if (!unigram && !bert && (st = fill_merges(&t, json_object_get(t.model, "merges"), err))) return st;
+    json_t *norm = json_object_get(root, "normalizer");
+    if (byte_level && json_is_object(norm) && json_is_string(json_object_get(norm, "type")) &&
+        !strcmp(json_string_value(json_object_get(norm, "type")), "NFC"))
+        ti->normalizer = "NFC";
     if (byte_level) { /* name the pre-tokenizer whose regexes the file spells out */
         const char *rx[7];
         char name[64];

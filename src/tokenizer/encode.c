@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
@@ -143,7 +144,15 @@ owl_status owl_tokenize(const owl_tokenizer *t, const char *text, size_t len, un
         }
         switch (t->kind) {
         case TOK_SPM: st = tok_spm_encode(t, text + f->start, f->len, t->add_space_prefix && prev_special, &out, err); break;
-        case TOK_BPE: st = tok_bpe_encode(t, text + f->start, f->len, &out, err); break;
+        case TOK_BPE: {
+            utf8proc_uint8_t *nfc = NULL; /* the NFC normalizer; text that is not UTF-8 goes as it is */
+            utf8proc_ssize_t nn = t->nfc ? utf8proc_map((const utf8proc_uint8_t *)text + f->start, (utf8proc_ssize_t)f->len, &nfc,
+                                                        UTF8PROC_STABLE | UTF8PROC_COMPOSE) : -1;
+            if (nn >= 0) st = tok_bpe_encode(t, (const char *)nfc, (size_t)nn, &out, err);
+            else st = tok_bpe_encode(t, text + f->start, f->len, &out, err);
+            free(nfc);
+            break;
+        }
         case TOK_WPM: st = tok_wpm_encode(t, text + f->start, f->len, &out, err); break;
         default: st = owl_fail(err, OWL_ERR_UNSUPPORTED, "tokenize: this tokenizer kind is not supported"); break;
         }

@@ -213,6 +213,7 @@ owl_status owl_tokenizer_new(const owl_model *m, owl_tokenizer **out, owl_error 
     if (!t) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     t->kind = k;
     t->n_vocab = v->n_tokens;
+    t->nfc = k == TOK_BPE && in->tokenizer.normalizer && !strcmp(in->tokenizer.normalizer, "NFC");
     owl_status st = copy_vocab(t, v, src, err);
     if (!st && k == TOK_BPE) st = copy_merges(t, v, src, err);
     if (!st && k == TOK_BPE) {

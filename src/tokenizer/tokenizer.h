@@ -61,6 +61,8 @@ struct owl_tokenizer {
     int wpm_phantom;     /* llama.cpp's converted vocabularies: words start with U+2581, no "##" */
     int lowercase, strip_accents;
 
+    int nfc; /* byte-level BPE: text is NFC-normalized first (tokenizer.json normalizer NFC) */
+
     int32_t bos, eos, unk, sep;
     int add_bos, add_eos, add_sep;
 
