@@ -1,11 +1,26 @@
-/* kernels.c: the type table and the matmul driver. (Bootstrap: F32 only;
- * the quantized types, F16/BF16 and the SIMD paths follow.) */
+/* kernels.c: the per-type kernel table and the matmul driver. Scalar
+ * to_float is bit-exact with ggml for F32..IQ4_NL; from_float and vec_dot
+ * are filled in per type as they land (NULL = not yet). */
 #include "kernels/kernels.h"
 
 #include <string.h>
 
-static void f32_to_float(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
+#include "kernels/blocks.h"
 
+static void f32_to_float(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
+static void f32_from_float(const float *src, void *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
+
+static void f16_from_float(const float *src, void *dst, int64_t n) {
+    owl_half *y = dst;
+    for (int64_t i = 0; i < n; i++) y[i] = owl_f32_to_f16(src[i]);
+}
+
+static void bf16_from_float(const float *src, void *dst, int64_t n) {
+    uint16_t *y = dst;
+    for (int64_t i = 0; i < n; i++) y[i] = owl_f32_to_bf16(src[i]);
+}
+
+/* ggml_vec_dot_f32 (scalar: double accumulator off, plain float sum). */
 static void f32_vec_dot(int64_t n, float *s, const void *x, const void *y) {
     const float *a = x, *b = y;
     float sum = 0.0f;
@@ -13,8 +28,38 @@ static void f32_vec_dot(int64_t n, float *s, const void *x, const void *y) {
     *s = sum;
 }
 
+/* ggml_vec_dot_f16/bf16 generic: products summed in double (ggml_float). */
+static void f16_vec_dot(int64_t n, float *s, const void *x, const void *y) {
+    const owl_half *a = x, *b = y;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)(owl_f16_to_f32(a[i]) * owl_f16_to_f32(b[i]));
+    *s = (float)sum;
+}
+
+static void bf16_vec_dot(int64_t n, float *s, const void *x, const void *y) {
+    const uint16_t *a = x, *b = y;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)(owl_bf16_to_f32(a[i]) * owl_bf16_to_f32(b[i]));
+    *s = (float)sum;
+}
+
 static const owl_kernel_traits reference_table[] = {
-    {OWL_F32, "F32", 1, 4, OWL_F32, f32_to_float, (owl_from_float_fn)f32_to_float, f32_vec_dot},
+    {OWL_F32, "F32", 1, 4, OWL_F32, f32_to_float, f32_from_float, f32_vec_dot},
+    {OWL_F16, "F16", 1, 2, OWL_F16, owl_f16_to_float, f16_from_float, f16_vec_dot},
+    {OWL_BF16, "BF16", 1, 2, OWL_BF16, owl_bf16_to_float, bf16_from_float, bf16_vec_dot},
+    {OWL_Q4_0, "Q4_0", 32, sizeof(block_q4_0), OWL_Q8_0, owl_q4_0_to_float, NULL, NULL},
+    {OWL_Q4_1, "Q4_1", 32, sizeof(block_q4_1), OWL_Q8_1, owl_q4_1_to_float, NULL, NULL},
+    {OWL_Q5_0, "Q5_0", 32, sizeof(block_q5_0), OWL_Q8_0, owl_q5_0_to_float, NULL, NULL},
+    {OWL_Q5_1, "Q5_1", 32, sizeof(block_q5_1), OWL_Q8_1, owl_q5_1_to_float, NULL, NULL},
+    {OWL_Q8_0, "Q8_0", 32, sizeof(block_q8_0), OWL_Q8_0, owl_q8_0_to_float, NULL, NULL},
+    {OWL_Q8_1, "Q8_1", 32, sizeof(block_q8_1), OWL_Q8_1, owl_q8_1_to_float, NULL, NULL},
+    {OWL_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), OWL_Q8_K, owl_q2_K_to_float, NULL, NULL},
+    {OWL_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), OWL_Q8_K, owl_q3_K_to_float, NULL, NULL},
+    {OWL_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), OWL_Q8_K, owl_q4_K_to_float, NULL, NULL},
+    {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, NULL, NULL},
+    {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, NULL, NULL},
+    {OWL_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), OWL_Q8_K, owl_q8_K_to_float, NULL, NULL},
+    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, NULL, NULL},
 };
 
 const owl_kernel_traits *owl_kernels_get_reference(int type) {

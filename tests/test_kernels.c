@@ -1,0 +1,103 @@
+/* test_kernels.c: the weight-type kernels against ggml's own output in
+ * ../shared/reference/dequant (bit for bit), exhaustive F16/BF16
+ * conversions, and the fast paths against the scalar reference. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/blocks.h"
+#include "kernels/kernels.h"
+
+static void *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static const struct { int type; const char *file; } dequant_cases[] = {
+    {OWL_F16, "f16"},   {OWL_BF16, "bf16"}, {OWL_Q8_0, "q8_0"}, {OWL_Q4_0, "q4_0"}, {OWL_Q4_1, "q4_1"},
+    {OWL_Q5_0, "q5_0"}, {OWL_Q5_1, "q5_1"}, {OWL_Q2_K, "q2_K"}, {OWL_Q3_K, "q3_K"}, {OWL_Q4_K, "q4_K"},
+    {OWL_Q5_K, "q5_K"}, {OWL_Q6_K, "q6_K"}, {OWL_IQ4_NL, "iq4_nl"},
+};
+#define N_CASES (sizeof dequant_cases / sizeof *dequant_cases)
+
+/* to_float of <prefix><type>.bin must equal <prefix><type>.f32 bit for bit. */
+static void check_dequant(const char *prefix) {
+    for (size_t c = 0; c < N_CASES; c++) {
+        char rel[256];
+        size_t nb, nf;
+        snprintf(rel, sizeof rel, "reference/dequant/%s%s.bin", prefix, dequant_cases[c].file);
+        uint8_t *bin = read_all(shared_path(rel), &nb);
+        snprintf(rel, sizeof rel, "reference/dequant/%s%s.f32", prefix, dequant_cases[c].file);
+        uint32_t *want = read_all(shared_path(rel), &nf);
+        CHECK(bin && want, "%s%s: reference missing", prefix, dequant_cases[c].file);
+        const owl_kernel_traits *k = owl_kernels_get_reference(dequant_cases[c].type);
+        CHECK(k != NULL, "%s", dequant_cases[c].file);
+        if (bin && want && k) {
+            int64_t n = (int64_t)(nf / 4);
+            CHECK(owl_row_bytes(k->type, n) == nb, "%s%s: %zu bytes for %lld values", prefix, dequant_cases[c].file,
+                  nb, (long long)n);
+            if (owl_row_bytes(k->type, n) == nb) {
+                uint32_t *got = malloc(nf);
+                k->to_float(bin, (float *)got, n);
+                int64_t bad = 0, first = -1;
+                for (int64_t i = 0; i < n; i++)
+                    if (got[i] != want[i] && bad++ == 0) first = i;
+                CHECK(bad == 0, "%s%s: %lld of %lld differ, first at %lld (%08x vs %08x)", prefix,
+                      dequant_cases[c].file, (long long)bad, (long long)n, (long long)first,
+                      first >= 0 ? got[first] : 0, first >= 0 ? want[first] : 0);
+                free(got);
+            }
+        }
+        free(bin);
+        free(want);
+    }
+}
+
+static void test_dequant_models(void) { check_dequant(""); }
+static void test_dequant_synth(void) { check_dequant("synth_"); }
+
+/* Every half round-trips through float exactly (NaNs become ggml's 0x7E00
+ * with the sign kept); every bf16 likewise (NaNs get the quiet bit). */
+static void test_half_exhaustive(void) {
+    int bad16 = 0, badbf = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = owl_f16_to_f32((owl_half)h);
+        int is_nan = (h & 0x7C00) == 0x7C00 && (h & 0x03FF);
+        uint16_t back = owl_f32_to_f16(f);
+        uint16_t want = is_nan ? (uint16_t)((h & 0x8000) | 0x7E00) : (uint16_t)h;
+        if (back != want) bad16++;
+        float g = owl_bf16_to_f32((uint16_t)h);
+        int bnan = (h & 0x7F80) == 0x7F80 && (h & 0x7F);
+        uint16_t bb = owl_f32_to_bf16(g);
+        if (bb != (bnan ? (uint16_t)(h | 64) : (uint16_t)h)) badbf++;
+    }
+    CHECK(bad16 == 0, "%d f16 values do not round-trip", bad16);
+    CHECK(badbf == 0, "%d bf16 values do not round-trip", badbf);
+    /* Rounding: halfway between two halves goes to the even one. */
+    CHECK(owl_f32_to_f16(1.0f + 0x1.0p-11f) == 0x3C00, "tie to even down");
+    CHECK(owl_f32_to_f16(1.0f + 3 * 0x1.0p-11f) == 0x3C02, "tie to even up");
+    CHECK(owl_f32_to_f16(65520.0f) == 0x7C00, "overflow to inf");
+    CHECK(owl_f32_to_f16(0x1.0p-25f) == 0x0000, "smallest tie to zero");
+    CHECK(owl_f32_to_f16(0x1.8p-25f) == 0x0001, "above tie rounds up");
+    CHECK(owl_f32_to_bf16(1.0f + 0x1.0p-8f) == 0x3F80, "bf16 tie to even");
+}
+
+int main(void) {
+    RUN(test_dequant_models);
+    RUN(test_dequant_synth);
+    RUN(test_half_exhaustive);
+    DONE("test_kernels");
+}
