@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #include "harness.h"
 #include "kernels/blocks.h"
@@ -95,9 +96,83 @@ static void test_half_exhaustive(void) {
     CHECK(owl_f32_to_bf16(1.0f + 0x1.0p-8f) == 0x3F80, "bf16 tie to even");
 }
 
+
+/* from_float of synth_input.f32 must equal ggml's synth_<type>.bin byte for
+ * byte, for the types whose quantizer owl has (the K-quant and IQ4_NL
+ * searches are not ported yet; they are skipped and listed here). */
+static void test_quantize_synth(void) {
+    size_t nin;
+    float *in = read_all(shared_path("reference/dequant/synth_input.f32"), &nin);
+    CHECK(in != NULL, "synth_input.f32 missing");
+    if (!in) return;
+    int done = 0;
+    for (size_t c = 0; c < N_CASES; c++) {
+        const owl_kernel_traits *k = owl_kernels_get_reference(dequant_cases[c].type);
+        if (!k || !k->from_float) continue;
+        char rel[256];
+        size_t nb;
+        snprintf(rel, sizeof rel, "reference/dequant/synth_%s.bin", dequant_cases[c].file);
+        uint8_t *want = read_all(shared_path(rel), &nb);
+        int64_t n = (int64_t)(nin / 4);
+        CHECK(want && owl_row_bytes(k->type, n) == nb, "%s", rel);
+        if (want && owl_row_bytes(k->type, n) == nb) {
+            uint8_t *got = calloc(1, nb);
+            k->from_float(in, got, n);
+            size_t bad = 0, first = 0;
+            for (size_t i = 0; i < nb; i++)
+                if (got[i] != want[i] && bad++ == 0) first = i;
+            CHECK(bad == 0, "%s: %zu bytes differ, first at %zu", dequant_cases[c].file, bad, first);
+            free(got);
+            done++;
+        }
+        free(want);
+    }
+    CHECK(done == 7, "quantizers checked: %d", done);
+    free(in);
+}
+
+/* Scalar vec_dot against a double-precision dot of the dequantised rows. */
+static void test_vec_dot_vs_dequant(void) {
+    srand(7);
+    for (size_t c = 0; c < N_CASES; c++) {
+        const owl_kernel_traits *k = owl_kernels_get_reference(dequant_cases[c].type);
+        const owl_kernel_traits *kq = owl_kernels_get_reference(k->vec_dot_type);
+        int64_t n = k->block_size == 1 ? 512 : 1024;
+        float *a = malloc(n * 4), *b = malloc(n * 4), *da = malloc(n * 4), *db = malloc(n * 4);
+        for (int64_t i = 0; i < n; i++) {
+            a[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+            b[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+        }
+        uint8_t *qa = malloc(owl_row_bytes(k->type, n)), *qb = malloc(owl_row_bytes(kq->type, n));
+        if (k->from_float) k->from_float(a, qa, n);
+        if (!k->from_float) for (size_t i = 0; i < owl_row_bytes(k->type, n); i++) qa[i] = (uint8_t)rand();
+        if (k->type == OWL_Q2_K || k->type == OWL_Q3_K || k->type == OWL_Q4_K || k->type == OWL_Q5_K || k->type == OWL_Q6_K)
+            for (int64_t bi = 0; bi < n / 256; bi++) { /* sane f16 scales */
+                size_t off = (size_t)bi * k->type_size;
+                owl_half h = owl_f32_to_f16(0.01f);
+                if (k->type == OWL_Q4_K || k->type == OWL_Q5_K) { memcpy(qa + off, &h, 2); memcpy(qa + off + 2, &h, 2); }
+                else if (k->type == OWL_Q2_K) { memcpy(qa + off + 80, &h, 2); memcpy(qa + off + 82, &h, 2); }
+                else memcpy(qa + off + k->type_size - 2, &h, 2);
+            }
+        if (k->type == OWL_IQ4_NL)
+            for (int64_t bi = 0; bi < n / 32; bi++) { owl_half h = owl_f32_to_f16(0.01f); memcpy(qa + bi * 18, &h, 2); }
+        kq->from_float(b, qb, n);
+        k->to_float(qa, da, n);
+        kq->to_float(qb, db, n);
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < n; i++) { want += (double)da[i] * db[i]; mag += fabs((double)da[i] * db[i]); }
+        float got;
+        k->vec_dot(n, &got, qa, qb);
+        CHECK(fabs(got - want) <= 1e-4 * mag + 1e-6, "%s: %g vs %g", k->name, got, want);
+        free(a); free(b); free(da); free(db); free(qa); free(qb);
+    }
+}
+
 int main(void) {
     RUN(test_dequant_models);
     RUN(test_dequant_synth);
     RUN(test_half_exhaustive);
+    RUN(test_quantize_synth);
+    RUN(test_vec_dot_vs_dequant);
     DONE("test_kernels");
 }
