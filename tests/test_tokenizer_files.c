@@ -482,7 +482,7 @@ static void test_json_shapes(void) {
         CHECK(special_id(m, "unk", NULL) == 2 && m->vocab.types[2] == OWL_TOKEN_UNKNOWN && m->vocab.types[3] == OWL_TOKEN_BYTE);
         CHECK(m->vocab.types[0] == OWL_TOKEN_CONTROL && m->vocab.types[5] == OWL_TOKEN_USER_DEFINED && token_is(m, 5, "<extra>"));
         CHECK(merge_is(m, 0, "a b") && merge_is(m, 1, "a\xc4\xa0" "b c") && merge_is(m, 2, "x y"));
-        CHECK(owl_model_get_info(m)->format == OWL_FORMAT_TOKENIZER_JSON && m->vocab.scores == NULL);
+        CHECK(owl_model_get_info(m)->format == OWL_FORMAT_TOKENIZER_JSON && m->vocab.scores != NULL); /* SentencePiece-style BPE: scores from merge ranks */
     }
     owl_model_close(m);
     /* Llama 3 style: Sequence[ByteLevel, Template(BOS $A)] */

@@ -352,18 +352,33 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
         return owl_fail(err, OWL_ERR_INPUT, "%s: added_tokens must be an array (found %s)", path, json_type_name(added));
     /* every id must lie below the number of entries, or the ids cannot be gap-free */
     uint64_t cap = (unigram ? json_array_size(vocab) : json_object_size(vocab)) + json_array_size(added);
-    owl_status st = owl_vocab_reserve(m, cap, unigram, 1, path, err);
+    int byte_level = !unigram && !bert && (has_byte_level(json_object_get(root, "pre_tokenizer"), "pretokenizers", 0) ||
+                                           has_byte_level(json_object_get(root, "decoder"), "decoders", 0));
+    /* SentencePiece-style BPE merges by score: scores come from the merge ranks below */
+    owl_status st = owl_vocab_reserve(m, cap, unigram || (!bert && !byte_level), 1, path, err);
     if (st) return st;
     if (!(t.origin = calloc((size_t)cap, 1))) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     st = unigram ? fill_vocab_array(&t, vocab, err) : fill_vocab_object(&t, vocab, err);
     if (!st && json_is_array(added)) st = fill_added(&t, added, err);
     free(t.origin);
     if (st || (st = owl_vocab_seal(m, path, err))) return st;
-    int byte_level = !unigram && !bert && (has_byte_level(json_object_get(root, "pre_tokenizer"), "pretokenizers", 0) ||
-                                           has_byte_level(json_object_get(root, "decoder"), "decoders", 0));
     owl_tokenizer_info *ti = &m->info.tokenizer;
     ti->kind = unigram ? "t5" : bert ? "bert" : byte_level ? "gpt2" : "llama";
     if (!unigram && !bert && (st = fill_merges(&t, json_object_get(t.model, "merges"), err))) return st;
+    if (!unigram && !bert && !byte_level && m->vocab.scores) { /* merge i yields a token of score -i: earlier merges first */
+        for (size_t i = 0; i < m->vocab.n_tokens; i++) m->vocab.scores[i] = -1e30f;
+        char buf[1024];
+        for (size_t i = m->vocab.n_merges; i-- > 0;) {
+            const owl_strview *mv = &m->vocab.merges[i];
+            const char *sp = memchr(mv->p, ' ', mv->len);
+            if (!sp || mv->len > sizeof buf) continue;
+            size_t a = (size_t)(sp - mv->p), b = mv->len - a - 1;
+            memcpy(buf, mv->p, a);
+            memcpy(buf + a, sp + 1, b);
+            int64_t id = owl_vocab_lookup(m, buf, a + b);
+            if (id >= 0 && (uint64_t)id < m->vocab.n_tokens) m->vocab.scores[id] = -(float)i;
+        }
+    }
     json_t *norm = json_object_get(root, "normalizer");
     if (byte_level && json_is_object(norm) && json_is_string(json_object_get(norm, "type")) &&
         !strcmp(json_string_value(json_object_get(norm, "type")), "NFC"))
