@@ -206,6 +206,53 @@ static int has_byte_level(json_t *node, const char *list_key, int depth) {
     return 0;
 }
 
+/* The first node of the given type in a component or its Sequence list, or NULL. */
+static json_t *find_node(json_t *node, const char *list_key, const char *type, int depth) {
+    if (!json_is_object(node) || depth > 8) return NULL;
+    const char *t = json_string_value(json_object_get(node, "type"));
+    if (t && strcmp(t, type) == 0) return node;
+    size_t i;
+    json_t *e, *hit;
+    json_array_foreach(json_object_get(node, list_key), i, e) {
+        if ((hit = find_node(e, list_key, type, depth + 1))) return hit;
+    }
+    return NULL;
+}
+
+static int str_is(json_t *v, const char *want) { return json_is_string(v) && !strcmp(json_string_value(v), want); }
+
+/* Metaspace's prepend: 1 always, 2 first, 0 never (prepend_scheme, or the
+   older add_prefix_space, whose default was true). */
+static int metaspace_prepend(json_t *ms) {
+    const char *scheme = json_string_value(json_object_get(ms, "prepend_scheme"));
+    if (scheme) return !strcmp(scheme, "always") ? 1 : !strcmp(scheme, "first") ? 2 : 0;
+    json_t *add = json_object_get(ms, "add_prefix_space");
+    return add && json_is_false(add) ? 0 : 1;
+}
+
+/* SentencePiece-style BPE: where the space prefix comes from and whether
+   decoding takes it off again. Hugging Face spells this out as a Prepend
+   normalizer or a Metaspace pre-tokenizer, and a Strip or Metaspace decoder. */
+static void spm_spacing(owl_vocab *v, json_t *root) {
+    json_t *norm = json_object_get(root, "normalizer"), *pre = json_object_get(root, "pre_tokenizer");
+    json_t *dec = json_object_get(root, "decoder");
+    json_t *prepend = find_node(norm, "normalizers", "Prepend", 0);
+    json_t *ms = find_node(pre, "pretokenizers", "Metaspace", 0);
+    v->space_prefix = 0;
+    if (prepend && str_is(json_object_get(prepend, "prepend"), "\xe2\x96\x81")) v->space_prefix = 1;
+    if (ms) {
+        v->space_prefix = metaspace_prepend(ms);
+        json_t *split = json_object_get(ms, "split");
+        v->split_metaspace = !split || json_is_true(split);
+    }
+    v->strip_space = 0;
+    json_t *strip = find_node(dec, "decoders", "Strip", 0), *dms = find_node(dec, "decoders", "Metaspace", 0);
+    if (strip && json_integer_value(json_object_get(strip, "start")) > 0 &&
+        str_is(json_object_get(strip, "content"), " "))
+        v->strip_space = 1;
+    if (dms && metaspace_prepend(dms)) v->strip_space = 1;
+}
+
 /* The pre-tokenizer's regexes in order: Split patterns with behavior Isolated (the
    only one owl's splitter implements) and NULL for a ByteLevel that uses its own
    regex. Returns -1 for anything else, so that no known name is claimed for it. */
@@ -367,6 +414,10 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
     if (!unigram && !bert && (st = fill_merges(&t, json_object_get(t.model, "merges"), err))) return st;
     if (!unigram && !bert && !byte_level && m->vocab.scores) { /* merge i yields a token of score -i: earlier merges first */
         for (size_t i = 0; i < m->vocab.n_tokens; i++) m->vocab.scores[i] = -1e30f;
+        tok_strmap ids; /* text -> id; a linear lookup per merge is quadratic on 262k vocabularies */
+        if (!tok_strmap_init(&ids, m->vocab.n_tokens)) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < m->vocab.n_tokens; i++)
+            if (m->vocab.tokens[i].p) tok_strmap_put(&ids, m->vocab.tokens[i].p, m->vocab.tokens[i].len, (int32_t)i);
         char buf[1024];
         for (size_t i = m->vocab.n_merges; i-- > 0;) {
             const owl_strview *mv = &m->vocab.merges[i];
@@ -375,9 +426,10 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
             size_t a = (size_t)(sp - mv->p), b = mv->len - a - 1;
             memcpy(buf, mv->p, a);
             memcpy(buf + a, sp + 1, b);
-            int64_t id = owl_vocab_lookup(m, buf, a + b);
+            int32_t id = tok_strmap_get(&ids, buf, a + b);
             if (id >= 0 && (uint64_t)id < m->vocab.n_tokens) m->vocab.scores[id] = -(float)i;
         }
+        tok_strmap_free(&ids);
     }
     json_t *norm = json_object_get(root, "normalizer");
     if (byte_level && json_is_object(norm) && json_is_string(json_object_get(norm, "type")) &&
@@ -411,6 +463,8 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
             if (!ti->pre) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
         }
     }
+    m->vocab.from_tokenizer_json = 1;
+    if (!unigram && !bert && !byte_level) spm_spacing(&m->vocab, root);
     if (!byte_level && json_is_true(json_object_get(t.model, "byte_fallback")))
         for (size_t i = 0; i < m->vocab.n_tokens; i++)
             if (m->vocab.types[i] == OWL_TOKEN_NORMAL && owl_token_is_byte(m->vocab.tokens[i].p, m->vocab.tokens[i].len))

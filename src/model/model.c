@@ -23,6 +23,8 @@ owl_model *owl_model_new(void) {
     m->info.tokenizer.kind = "none";
     m->info.tokenizer.add_bos = -1;
     m->info.tokenizer.add_eos = -1;
+    m->vocab.space_prefix = -1;
+    m->vocab.strip_space = -1;
     return m;
 }
 

@@ -23,7 +23,13 @@ typedef struct owl_vocab {
     float *scores;       /* NULL if the source has none */
     int32_t *types;      /* SentencePiece/GGUF token types; NULL if none */
     size_t n_merges;
-    owl_strview *merges; /* "a b" pairs, byte-level BPE */
+    owl_strview *merges; /* "a b" pairs: byte-level BPE, and tokenizer.json's SentencePiece-style BPE */
+
+    /* What a tokenizer.json says where a GGUF relies on llama.cpp's defaults. */
+    int from_tokenizer_json; /* special tokens are exactly its added_tokens */
+    int space_prefix;        /* -1 unknown; 0 never, 1 every fragment, 2 only text at offset 0 (Metaspace "first") */
+    int strip_space;         /* -1 unknown; 1: decoding drops the first token's leading space */
+    int split_metaspace;     /* Metaspace split: each U+2581 starts a new word */
 } owl_vocab;
 
 typedef struct owl_arena_chunk owl_arena_chunk;

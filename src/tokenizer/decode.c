@@ -45,7 +45,10 @@ static int render(const owl_tokenizer *t, int32_t id, sbuf *b) {
     const char *s = t->text[id];
     size_t n = t->len[id];
     uint8_t a = t->attr[id];
-    if (a & (TOK_ATTR_CONTROL | TOK_ATTR_UNKNOWN | TOK_ATTR_USER_DEFINED)) return put(b, s, n);
+    /* llama.cpp writes added tokens as they are; a tokenizer.json's decoder
+       (Replace U+2581 with a space) runs over every token, added ones too */
+    int added = (a & (TOK_ATTR_CONTROL | TOK_ATTR_UNKNOWN | TOK_ATTR_USER_DEFINED)) != 0;
+    if (added && !(t->hf_decoder && t->kind == TOK_SPM)) return put(b, s, n);
     if (a & TOK_ATTR_BYTE) {
         int v = byte_piece(s, n);
         if (v >= 0) {
@@ -54,7 +57,7 @@ static int render(const owl_tokenizer *t, int32_t id, sbuf *b) {
         }
         return put(b, s, n);
     }
-    if (!(a & TOK_ATTR_NORMAL)) return 1; /* unused and undefined tokens decode to nothing, as in llama.cpp */
+    if (!(a & TOK_ATTR_NORMAL) && !added) return 1; /* unused and undefined tokens decode to nothing, as in llama.cpp */
     if (t->kind == TOK_BPE) {
         for (size_t i = 0; i < n;) {
             uint32_t cp;

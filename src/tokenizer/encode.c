@@ -143,7 +143,11 @@ owl_status owl_tokenize(const owl_tokenizer *t, const char *text, size_t len, un
             continue;
         }
         switch (t->kind) {
-        case TOK_SPM: st = tok_spm_encode(t, text + f->start, f->len, t->add_space_prefix && prev_special, &out, err); break;
+        case TOK_SPM: {
+            int prefix = t->add_space_prefix == 1 ? prev_special : t->add_space_prefix == 2 && f->start == 0;
+            st = tok_spm_encode(t, text + f->start, f->len, prefix, &out, err);
+            break;
+        }
         case TOK_BPE: {
             utf8proc_uint8_t *nfc = NULL; /* the NFC normalizer; text that is not UTF-8 goes as it is */
             utf8proc_ssize_t nn = t->nfc ? utf8proc_map((const utf8proc_uint8_t *)text + f->start, (utf8proc_ssize_t)f->len, &nfc,

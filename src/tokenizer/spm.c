@@ -1,7 +1,9 @@
 /* spm.c: SentencePiece-style BPE as llama.cpp's llm_tokenizer_spm runs it:
  * one symbol per UTF-8 character, then repeatedly merge the adjacent pair
  * whose concatenation is the vocabulary token of highest score (ties: the
- * leftmost), and spell whatever is left over with byte tokens <0xXX>. */
+ * leftmost), and spell whatever is left over with byte tokens <0xXX>.
+ * A tokenizer.json brings merges instead of scores: then the pair of lowest
+ * merge rank goes first, as in Hugging Face's BPE with byte_fallback. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,10 +65,19 @@ static bigram heap_pop(heap *h) {
 
 static int try_add(const owl_tokenizer *t, const char *text, const sym *s, int left, int right, heap *h) {
     if (left < 0 || right < 0) return 1;
-    size_t n = s[left].n + s[right].n;
-    int32_t id = tok_find(t, text + s[left].start, n);
+    const sym *l = &s[left], *r = &s[right];
+    /* Metaspace split: every U+2581 starts a word, and merges stay inside words */
+    if (t->spm_split && r->n >= 3 && !memcmp(text + r->start, "\xe2\x96\x81", 3)) return 1;
+    size_t n = l->n + r->n;
+    int32_t id = tok_find(t, text + l->start, n);
     if (id < 0) return 1;
-    return heap_push(h, (bigram){left, right, t->score ? t->score[id] : 0.0f, n});
+    float score = t->score ? t->score[id] : 0.0f;
+    if (t->merges.n) { /* tokenizer.json: the pair's merge rank decides, as in Hugging Face's BPE */
+        int32_t rank = tok_strmap_get_pair(&t->merges, text + l->start, l->n, text + r->start, r->n);
+        if (rank < 0) return 1;
+        score = -(float)rank; /* exact: ranks stay below 2^24 (OWL_MAX_MERGES) */
+    }
+    return heap_push(h, (bigram){left, right, score, n});
 }
 
 owl_status tok_spm_encode(const owl_tokenizer *t, const char *s, size_t n, int prefix_space, tok_ids *out, owl_error *err) {

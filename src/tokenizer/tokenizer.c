@@ -215,7 +215,7 @@ owl_status owl_tokenizer_new(const owl_model *m, owl_tokenizer **out, owl_error 
     t->n_vocab = v->n_tokens;
     t->nfc = k == TOK_BPE && in->tokenizer.normalizer && !strcmp(in->tokenizer.normalizer, "NFC");
     owl_status st = copy_vocab(t, v, src, err);
-    if (!st && k == TOK_BPE) st = copy_merges(t, v, src, err);
+    if (!st && (k == TOK_BPE || (k == TOK_SPM && v->from_tokenizer_json && v->n_merges))) st = copy_merges(t, v, src, err);
     if (!st && k == TOK_BPE) {
         st = tok_pretok_new(in->tokenizer.pre, &t->pre, &t->ignore_merges, err);
         if (st) owl_fail_prefix(err, "%s", src);
@@ -249,7 +249,11 @@ owl_status owl_tokenizer_new(const owl_model *m, owl_tokenizer **out, owl_error 
     if (in->tokenizer.add_eos >= 0) t->add_eos = in->tokenizer.add_eos;
     t->add_sep = gguf_bool(m, "tokenizer.ggml.add_sep_token", t->add_sep);
     t->add_space_prefix = gguf_bool(m, "tokenizer.ggml.add_space_prefix", k == TOK_SPM);
+    if (k == TOK_SPM && v->space_prefix >= 0) t->add_space_prefix = v->space_prefix;
     t->strip_first_space = t->add_space_prefix || k == TOK_WPM;
+    if (k == TOK_SPM && v->strip_space >= 0) t->strip_first_space = v->strip_space;
+    t->spm_split = k == TOK_SPM && v->split_metaspace;
+    t->hf_decoder = v->from_tokenizer_json;
     t->lowercase = gguf_bool(m, "tokenizer.ggml.normalizer.lowercase", 1);
     t->strip_accents = gguf_bool(m, "tokenizer.ggml.normalizer.strip_accents", t->lowercase);
     if (k == TOK_WPM) {
@@ -267,7 +271,7 @@ owl_status owl_tokenizer_new(const owl_model *m, owl_tokenizer **out, owl_error 
         t->spm_byte_tok[b] = tok_find(t, hex, 6);
         if (t->spm_byte_tok[b] < 0) t->spm_byte_tok[b] = tok_find(t, &raw, 1);
     }
-    fix_attributes(t, m);
+    if (!v->from_tokenizer_json) fix_attributes(t, m); /* a tokenizer.json's added_tokens say it all */
     if ((st = build_specials(t, err))) {
         owl_tokenizer_free(t);
         return st;

@@ -53,8 +53,10 @@ struct owl_tokenizer {
     int byte_tok[256];   /* id of each byte's GPT-2 alphabet character, or -1 */
 
     /* SentencePiece */
-    int add_space_prefix;
+    int add_space_prefix;  /* 0 no, 1 at the start and after each special token, 2 only at the start of the text */
     int strip_first_space; /* decoding drops the space the first word was given */
+    int spm_split;         /* merges never cross a U+2581 (Metaspace split) */
+    int hf_decoder;        /* from a tokenizer.json: its decoder renders added tokens too */
     int spm_byte_tok[256]; /* <0xXX> (or the bare byte) per byte, or -1 */
 
     /* WordPiece */

@@ -22,6 +22,8 @@ const olmo = path.join(shared, 'tokenizers/olmo-tokenizers');
 if (fs.existsSync(olmo))
   for (const f of fs.readdirSync(olmo).sort()) if (f.endsWith('.json')) tokenizers.push({ name: `olmo-tokenizers/${f}`, file: path.join(olmo, f) });
 
+// OWL_TOKREF_ONLY=substring runs only the tokenizers whose name contains it
+if (process.env.OWL_TOKREF_ONLY) tokenizers.splice(0, tokenizers.length, ...tokenizers.filter((t) => t.name.includes(process.env.OWL_TOKREF_ONLY)));
 let passed = 0, failed = 0;
 const show = (s) => JSON.stringify(s.length > 120 ? s.slice(0, 120) + '…' : s);
 
