@@ -253,6 +253,54 @@ owl_status owl_detok_stream_push(owl_detok_stream *s, int32_t id, char **out, si
 owl_status owl_detok_stream_flush(owl_detok_stream *s, char **out, size_t *len, owl_error *err);
 void owl_detok_stream_free(owl_detok_stream *s);
 
+/* ---- inference -----------------------------------------------------------
+ * An engine runs the forward pass of an opened model (weights used in place
+ * from the mapping) with a KV cache shared by up to n_seq_max sequences. All
+ * buffers are planned at creation; decoding allocates nothing. Logits match
+ * llama.cpp's for every family owl_engine_new accepts. One engine is used
+ * from one thread at a time; it runs its own n_threads. */
+typedef enum owl_kv_type { OWL_KV_F16 = 0, OWL_KV_F32 = 1 } owl_kv_type;
+
+typedef struct owl_engine_params {
+    int n_threads;     /* 0: all cores */
+    int64_t n_ctx;     /* KV cells shared by all sequences; 0: min(training context, 4096) */
+    int n_seq_max;     /* sequences 0..n_seq_max-1 (at most 64); 0: 1 */
+    int kv_type;       /* owl_kv_type; OWL_KV_F16 is the default, as in llama.cpp */
+    int64_t n_batch;   /* most tokens one owl_engine_decode takes; 0: min(n_ctx, 512) */
+} owl_engine_params;
+
+typedef struct owl_engine owl_engine;
+
+/* Defaults as documented above (all zero). */
+owl_engine_params owl_engine_default_params(void);
+/* The model must outlive the engine. OWL_ERR_UNSUPPORTED for a family or weight
+   type owl cannot run yet; OWL_ERR_INPUT names the tensor whose shape is wrong. */
+owl_status owl_engine_new(const owl_model *m, const owl_engine_params *p, owl_engine **out, owl_error *err);
+void owl_engine_free(owl_engine *e);
+
+typedef struct owl_batch {
+    int64_t n_tokens;
+    const int32_t *tokens;  /* ids in [0, n_vocab) */
+    const int64_t *pos;     /* positions; NULL: each sequence continues after its last cached position */
+    const int32_t *seq;     /* sequence of each token; NULL: all 0 */
+    const int8_t *logits;   /* 1 for rows whose logits are wanted; NULL: only the last row */
+} owl_batch;
+
+/* Runs the batch: K/V of every token enter the cache, logits of the wanted
+   rows are kept until the next decode. On error the cache is unchanged. */
+owl_status owl_engine_decode(owl_engine *e, const owl_batch *b, owl_error *err);
+/* Logits (n_vocab floats) of batch row `row` of the last decode; NULL if that
+   row did not ask for them. */
+const float *owl_engine_logits(const owl_engine *e, int64_t row);
+int64_t owl_engine_n_vocab(const owl_engine *e);
+
+/* KV edits over positions [p0, p1) of a sequence (p1 < 0: to the end). Copy
+   shares the cells (no data moves); drop frees cells no sequence sees. */
+owl_status owl_engine_seq_copy(owl_engine *e, int32_t src, int32_t dst, int64_t p0, int64_t p1, owl_error *err);
+owl_status owl_engine_seq_drop(owl_engine *e, int32_t seq, int64_t p0, int64_t p1, owl_error *err);
+/* Largest cached position of seq, -1 if none. */
+int64_t owl_engine_seq_pos_max(const owl_engine *e, int32_t seq);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,10 @@ static owl_status check_counts(owl_model *m, const owl_gguf *g, const char *arch
         "context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count",
         "attention.head_count_kv", "attention.key_length", "attention.value_length", "expert_count",
         "expert_used_count", "rope.dimension_count", "attention.sliding_window", "attention.kv_lora_rank", "vocab_size",
+        "expert_feed_forward_length", "expert_shared_count", "leading_dense_block_count", "expert_group_count",
+        "expert_group_used_count", "interleave_moe_layer_step", "expert_gating_func", "attention.q_lora_rank",
+        "attention.key_length_mla", "attention.value_length_mla", "attention.sliding_window_pattern",
+        "rope.scaling.original_context_length",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char key[256];
@@ -85,6 +89,91 @@ static owl_status check_counts(owl_model *m, const owl_gguf *g, const char *arch
                                 m->files[0].path, (unsigned long long)kv->offset, key,
                                 ok ? "a negative or huge number" : "a number above 2^63");
         }
+    }
+    return OWL_OK;
+}
+
+/* A float key that must be finite and within [lo, hi] when present. */
+static owl_status arch_float_checked(owl_model *m, const owl_gguf *g, const char *arch, const char *suffix, double lo,
+                                     double hi, double *out, owl_error *err) {
+    char key[256];
+    double v;
+    if (!owl_gguf_get_float(g, arch_key(key, sizeof key, arch, suffix), &v)) return OWL_OK;
+    if (!(v >= lo && v <= hi))
+        return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: metadata %s = %g is out of range (expected %g..%g)",
+                        m->files[0].path, (unsigned long long)owl_gguf_find(g, key)->offset, key, v, lo, hi);
+    *out = v;
+    return OWL_OK;
+}
+
+static int arch_bool(const owl_gguf *g, const char *arch, const char *suffix, int *out) {
+    char key[256];
+    return owl_gguf_get_bool(g, arch_key(key, sizeof key, arch, suffix), out);
+}
+
+/* The keys only the forward pass reads (owl_hparams_ext); llama.cpp's names. */
+static owl_status read_hparams_ext(owl_model *m, const owl_gguf *g, const char *arch, owl_error *err) {
+    owl_hparams_ext *x = &m->hx;
+    owl_status st;
+    x->head_dim_v = arch_int(g, arch, "attention.value_length", 0);
+    x->n_ff_expert = arch_int(g, arch, "expert_feed_forward_length", 0);
+    x->n_expert_shared = arch_int(g, arch, "expert_shared_count", 0);
+    x->n_dense_lead = arch_int(g, arch, "leading_dense_block_count", 0);
+    x->n_expert_groups = arch_int(g, arch, "expert_group_count", 0);
+    x->n_expert_groups_used = arch_int(g, arch, "expert_group_used_count", 0);
+    x->moe_every = arch_int(g, arch, "interleave_moe_layer_step", 0);
+    x->expert_gating = (int)arch_int(g, arch, "expert_gating_func", 0);
+    if (x->expert_gating > 2)
+        return owl_fail(err, OWL_ERR_INPUT, "%s: %s.expert_gating_func = %d (expected 1 softmax or 2 sigmoid)",
+                        m->files[0].path, arch, x->expert_gating);
+    int b;
+    if (arch_bool(g, arch, "expert_weights_norm", &b)) x->expert_weights_norm = b ? 1 : 2;
+    if (arch_bool(g, arch, "use_parallel_residual", &b)) x->parallel_residual = b ? 1 : 2;
+    x->q_lora_rank = arch_int(g, arch, "attention.q_lora_rank", 0);
+    x->mla_head_dim_k = arch_int(g, arch, "attention.key_length_mla", 0);
+    x->mla_head_dim_v = arch_int(g, arch, "attention.value_length_mla", 0);
+    char key[256];
+    if (owl_gguf_find(g, arch_key(key, sizeof key, arch, "attention.sliding_window_pattern"))) {
+        x->has_swa_pattern = 1;
+        x->swa_pattern = arch_int(g, arch, "attention.sliding_window_pattern", 0);
+    }
+    x->rope_orig_ctx = arch_int(g, arch, "rope.scaling.original_context_length", 0);
+    owl_strview type;
+    if (owl_gguf_get_str(g, arch_key(key, sizeof key, arch, "rope.scaling.type"), &type)) {
+        static const struct { const char *name; int kind; } kinds[] = {
+            {"none", OWL_ROPE_SCALING_NONE}, {"linear", OWL_ROPE_SCALING_LINEAR}, {"yarn", OWL_ROPE_SCALING_YARN},
+            {"longrope", OWL_ROPE_SCALING_LONGROPE}, {"llama3", OWL_ROPE_SCALING_LLAMA3},
+        };
+        size_t i = 0;
+        while (i < sizeof kinds / sizeof kinds[0] &&
+               !(strlen(kinds[i].name) == type.len && memcmp(kinds[i].name, type.p, type.len) == 0))
+            i++;
+        if (i == sizeof kinds / sizeof kinds[0])
+            return owl_fail(err, OWL_ERR_UNSUPPORTED, "%s: %s = \"%.*s\": unknown rope scaling type", m->files[0].path,
+                            key, (int)(type.len > 64 ? 64 : type.len), type.p);
+        x->rope_scaling = kinds[i].kind;
+    } else if (m->info.hp.rope_scale > 0 && m->info.hp.rope_scale != 1) {
+        x->rope_scaling = OWL_ROPE_SCALING_LINEAR; /* llama.cpp's default when only a factor is given */
+    }
+    if ((st = arch_float_checked(m, g, arch, "rope.scaling.factor", 1e-6, 1e6, &m->info.hp.rope_scale, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.freq_base", 1e-6, 1e15, &m->info.hp.rope_theta, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.freq_base_swa", 1e-6, 1e15, &x->rope_base_swa, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.scaling.attn_factor", 1e-6, 1e6, &x->rope_attn_factor, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.scaling.yarn_attn_factor", 1e-6, 1e6, &x->yarn_attn_factor, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.scaling.yarn_beta_fast", 1e-6, 1e6, &x->yarn_beta_fast, err)) ||
+        (st = arch_float_checked(m, g, arch, "rope.scaling.yarn_beta_slow", 1e-6, 1e6, &x->yarn_beta_slow, err)) ||
+        (st = arch_float_checked(m, g, arch, "attn_logit_softcapping", 0, 1e6, &x->attn_softcap, err)) ||
+        (st = arch_float_checked(m, g, arch, "final_logit_softcapping", 0, 1e6, &x->final_softcap, err)) ||
+        (st = arch_float_checked(m, g, arch, "logit_scale", -1e6, 1e6, &x->logit_scale, err)) ||
+        (st = arch_float_checked(m, g, arch, "attention.max_alibi_bias", 0, 1e3, &x->max_alibi_bias, err)) ||
+        (st = arch_float_checked(m, g, arch, "expert_weights_scale", 0, 1e6, &x->expert_weights_scale, err)) ||
+        (st = arch_float_checked(m, g, arch, "attention.layer_norm_rms_epsilon", 0, 1, &m->info.hp.norm_eps, err)))
+        return st;
+    double ext = 0;
+    if (owl_gguf_find(g, arch_key(key, sizeof key, arch, "rope.scaling.yarn_ext_factor"))) {
+        if ((st = arch_float_checked(m, g, arch, "rope.scaling.yarn_ext_factor", -1, 1e3, &ext, err))) return st;
+        x->has_yarn_ext_factor = ext >= 0; /* negative: "not set", as in llama.cpp */
+        x->yarn_ext_factor = ext;
     }
     return OWL_OK;
 }
@@ -115,7 +204,7 @@ static owl_status read_hparams(owl_model *m, const owl_gguf *g, const char *arch
     if (hp->n_head_kv > 0 && hp->n_head > 0 && hp->n_head % hp->n_head_kv)
         return owl_fail(err, OWL_ERR_INPUT, "%s: %s.attention.head_count %lld is not a multiple of head_count_kv %lld",
                         m->files[0].path, arch, (long long)hp->n_head, (long long)hp->n_head_kv);
-    return OWL_OK;
+    return read_hparams_ext(m, g, arch, err);
 }
 
 static const owl_gguf_value *array_of(const owl_gguf *g, const char *key, uint32_t elem, const char *path,

@@ -85,4 +85,10 @@ void owl_matmul_rows(const owl_kernel_traits *k, const void *W, size_t w_row_byt
             k->vec_dot(n_in, &Y[t * ldy + r], (const char *)W + r * w_row_bytes, (const char *)Xq + t * xq_row_bytes);
 }
 
+void owl_quantize_activations(int type, const float *x, void *dst, int64_t n) {
+    if (type == OWL_Q8_0) owl_q8_0_quantize_act(x, dst, n);
+    else if (type == OWL_Q8_1) owl_q8_1_quantize_act(x, dst, n);
+    else owl_kernels_get(type)->from_float(x, dst, n);
+}
+
 const char *owl_kernels_isa(void) { return "scalar"; }

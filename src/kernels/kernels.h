@@ -51,6 +51,11 @@ size_t owl_row_bytes(int type, int64_t n);
 void owl_matmul_rows(const owl_kernel_traits *k, const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0,
                      int64_t r1, const void *Xq, size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
 
+/* Converts activations to `type` (a vec_dot_type) as llama.cpp's CPU backend
+ * does before a matmul: for Q8_0/Q8_1 its x86 SIMD rounding, which differs
+ * from the reference quantizer on ties; otherwise from_float. */
+void owl_quantize_activations(int type, const float *x, void *dst, int64_t n);
+
 /* Which SIMD paths the CPU probe chose ("avx512vnni", "avx2", "scalar"). */
 const char *owl_kernels_isa(void);
 

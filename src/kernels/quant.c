@@ -121,6 +121,37 @@ void owl_q8_1_from_float(const float *x, void *dst, int64_t n) {
     }
 }
 
+/* Activations as ggml's x86 SIMD quantize_row_q8_0/q8_1 give them (what
+   llama.cpp runs on this machine): the inverse scale is 127/amax, not 1/d,
+   and rounding is to nearest even. The _ref versions above stay the truth
+   for quantizing weights. */
+void owl_q8_0_quantize_act(const float *x, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = owl_f32_to_f16(d);
+        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
+    }
+}
+
+void owl_q8_1_quantize_act(const float *x, void *dst, int64_t n) {
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = owl_f32_to_f16(d);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
+            sum += y[i].qs[j];
+        }
+        y[i].s = owl_f32_to_f16((float)sum * d);
+    }
+}
+
 void owl_q8_K_from_float(const float *x, void *dst, int64_t n) {
     block_q8_K *y = dst;
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {

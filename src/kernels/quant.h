@@ -11,6 +11,9 @@ void owl_q5_0_from_float(const float *x, void *y, int64_t n);
 void owl_q5_1_from_float(const float *x, void *y, int64_t n);
 void owl_q8_0_from_float(const float *x, void *y, int64_t n);
 void owl_q8_1_from_float(const float *x, void *y, int64_t n);
+/* ggml's x86 activation quantizers (127/amax, round to nearest even). */
+void owl_q8_0_quantize_act(const float *x, void *y, int64_t n);
+void owl_q8_1_quantize_act(const float *x, void *y, int64_t n);
 void owl_q8_K_from_float(const float *x, void *y, int64_t n);
 
 void owl_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *x, const void *y);

@@ -36,8 +36,45 @@ typedef struct owl_arena_chunk owl_arena_chunk;
 
 struct owl_gguf;
 
+/* RoPE frequency scaling schemes (GGUF rope.scaling.type, config.json rope_scaling). */
+enum owl_rope_scaling {
+    OWL_ROPE_SCALING_NONE = 0,
+    OWL_ROPE_SCALING_LINEAR,   /* positions divided by the factor */
+    OWL_ROPE_SCALING_YARN,
+    OWL_ROPE_SCALING_LONGROPE, /* per-pair factors from rope_factors_short/long */
+    OWL_ROPE_SCALING_LLAMA3,   /* per-pair factors: the rope_freqs tensor, or computed from low/high_freq_factor */
+};
+
+/* Hyperparameters only the forward pass reads, beyond owl_hparams. Filled by
+   the GGUF and config.json readers; 0 means "absent: the family's default". */
+typedef struct owl_hparams_ext {
+    int64_t head_dim_v;            /* attention.value_length; 0: head_dim */
+    /* mixture of experts */
+    int64_t n_ff_expert, n_expert_shared, n_dense_lead, n_expert_groups, n_expert_groups_used, moe_every;
+    int expert_gating;             /* 1 softmax, 2 sigmoid */
+    int expert_weights_norm;       /* 1 renormalise the top-k weights, 2 do not */
+    double expert_weights_scale;
+    /* multi-head latent attention (DeepSeek 2/3) */
+    int64_t q_lora_rank, mla_head_dim_k, mla_head_dim_v;
+    /* sliding window: layer l is a window layer iff pattern == 0 or l % pattern < pattern - 1 */
+    int has_swa_pattern;
+    int64_t swa_pattern;
+    double rope_base_swa;          /* window layers' rope base (Gemma 3) */
+    /* rope scaling (the factor is owl_hparams.rope_scale) */
+    int rope_scaling;              /* owl_rope_scaling */
+    int64_t rope_orig_ctx;
+    double rope_attn_factor;       /* longrope: cos and sin multiplied by it */
+    int has_yarn_ext_factor;
+    double yarn_ext_factor, yarn_attn_factor, yarn_beta_fast, yarn_beta_slow;
+    double llama3_low_freq, llama3_high_freq;
+    /* soft-capping, scales, residual layout */
+    double attn_softcap, final_softcap, logit_scale, max_alibi_bias;
+    int parallel_residual;         /* 1 yes, 2 no */
+} owl_hparams_ext;
+
 struct owl_model {
     owl_model_info info;
+    owl_hparams_ext hx;
     owl_arena_chunk *arena;
     uint64_t arena_bytes;
 
