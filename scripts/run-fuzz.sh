@@ -17,6 +17,7 @@ for fz in "$@"; do
   extra=()
   case $name in
     fuzz_gguf) extra+=("$shared/models/stories260K/stories260K.gguf" "$shared/reference/qwen2/model.gguf") ;;
+    fuzz_engine) for c in llama qwen2 gemma2 phi3 gptneox bloom deepseek2 qwen3moe dtype_q4_k_m; do extra+=("$shared/reference/$c/model.gguf"); done ;;
     fuzz_llama2c) extra+=("$shared/models/stories260K/stories260K_q80.bin" "$shared/models/stories260K/tok512.bin") ;;
     fuzz_sentencepiece) extra+=("$shared/models/stories260K/tok512.model" "$shared/tokenizers/llama2-32k/tokenizer.model") ;;
   esac

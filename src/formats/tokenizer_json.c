@@ -122,6 +122,9 @@ static owl_status fill_added(tok_json *t, json_t *added, owl_error *err) {
             t->origin[id] = FROM_ADDED;
             t->n_added++;
         }
+        if (t->m->vocab.strip)
+            t->m->vocab.strip[id] = (uint8_t)((json_is_true(json_object_get(a, "lstrip")) ? OWL_STRIP_LEFT : 0) |
+                                              (json_is_true(json_object_get(a, "rstrip")) ? OWL_STRIP_RIGHT : 0));
         /* as llama.cpp's converter types them */
         t->m->vocab.types[id] = json_is_true(json_object_get(a, "special")) ? OWL_TOKEN_CONTROL : OWL_TOKEN_USER_DEFINED;
     }
@@ -404,7 +407,8 @@ static owl_status describe(owl_model *m, json_t *root, const char *path, owl_err
     /* SentencePiece-style BPE merges by score: scores come from the merge ranks below */
     owl_status st = owl_vocab_reserve(m, cap, unigram || (!bert && !byte_level), 1, path, err);
     if (st) return st;
-    if (!(t.origin = calloc((size_t)cap, 1))) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    if (!(t.origin = calloc((size_t)cap, 1)) || !(m->vocab.strip = owl_model_alloc(m, (size_t)cap)))
+        return free(t.origin), owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     st = unigram ? fill_vocab_array(&t, vocab, err) : fill_vocab_object(&t, vocab, err);
     if (!st && json_is_array(added)) st = fill_added(&t, added, err);
     free(t.origin);

@@ -30,7 +30,11 @@ typedef struct owl_vocab {
     int space_prefix;        /* -1 unknown; 0 never, 1 every fragment, 2 only text at offset 0 (Metaspace "first") */
     int strip_space;         /* -1 unknown; 1: decoding drops the first token's leading space */
     int split_metaspace;     /* Metaspace split: each U+2581 starts a new word */
+    uint8_t *strip;          /* per id, or NULL: OWL_STRIP_LEFT / OWL_STRIP_RIGHT (added_tokens lstrip, rstrip) */
 } owl_vocab;
+
+/* An added token's match also takes the whitespace on its left / right. */
+enum { OWL_STRIP_LEFT = 1, OWL_STRIP_RIGHT = 2 };
 
 typedef struct owl_arena_chunk owl_arena_chunk;
 

@@ -156,6 +156,8 @@ static owl_status copy_vocab(owl_tokenizer *t, const owl_vocab *v, const char *s
         p += len + 1;
         if (len > t->max_token_len) t->max_token_len = len;
         t->attr[i] = v->types ? attr_of_type(v->types[i]) : TOK_ATTR_NORMAL;
+        if (v->strip && (v->strip[i] & OWL_STRIP_LEFT)) t->attr[i] |= TOK_ATTR_LSTRIP;
+        if (v->strip && (v->strip[i] & OWL_STRIP_RIGHT)) t->attr[i] |= TOK_ATTR_RSTRIP;
         if (t->score) t->score[i] = v->scores[i];
         int32_t prev = tok_strmap_put(&t->vocab, t->text[i], len, (int32_t)i);
         if (prev >= 0) {
