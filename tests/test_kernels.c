@@ -168,11 +168,64 @@ static void test_vec_dot_vs_dequant(void) {
     }
 }
 
+/* Every fast vec_dot and matmul against the scalar reference over random
+   shapes (odd lengths and tails for the one-element types, 1..40 blocks for
+   the block types), on real quantized data. */
+static void test_fast_vs_reference(void) {
+    static const int types[] = {OWL_F32, OWL_F16, OWL_BF16, OWL_Q8_0, OWL_Q4_0, OWL_Q4_1, OWL_Q5_0, OWL_Q5_1, OWL_IQ4_NL,
+                                OWL_Q2_K, OWL_Q3_K, OWL_Q4_K, OWL_Q5_K, OWL_Q6_K};
+    srand(11);
+    int fast = 0, shapes = 0;
+    double worst = 0;
+    for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
+        const owl_kernel_traits *k = owl_kernels_get(types[c]), *r = owl_kernels_get_reference(types[c]);
+        const owl_kernel_traits *kq = owl_kernels_get_reference(r->vec_dot_type);
+        CHECK(k && r && kq, "type %d has kernels", types[c]);
+        if (!k || !r || !kq) continue;
+        fast += k->vec_dot != r->vec_dot;
+        for (int trial = 0; trial < 40; trial++, shapes++) {
+            int64_t blocks = 1 + rand() % 40, n = r->block_size == 1 ? 1 + rand() % 700 : blocks * r->block_size;
+            int64_t rows = 1 + rand() % 5, toks = 1 + rand() % 3;
+            size_t wb = owl_row_bytes(r->type, n), xb = owl_row_bytes(kq->type, n);
+            uint8_t *w = malloc(wb * (size_t)rows), *xq = malloc(xb * (size_t)toks);
+            float *x = malloc((size_t)n * 4), *y0 = malloc((size_t)(rows * toks) * 4), *y1 = malloc((size_t)(rows * toks) * 4);
+            for (int64_t rr = 0; rr < rows; rr++) {
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((double)rand() / RAND_MAX - 0.5) * (rr + 1);
+                if (r->from_float) r->from_float(x, w + rr * wb, n);
+                else for (size_t i = 0; i < wb; i++) w[rr * wb + i] = (uint8_t)rand();
+                if (!r->from_float && r->block_size > 1) /* tame random scales: f16 0.01 where the block keeps d */
+                    for (size_t bo = 0; bo < wb; bo += r->type_size) {
+                        owl_half h = owl_f32_to_f16(0.01f);
+                        size_t at = r->type == OWL_Q2_K ? 80 : (r->type == OWL_Q4_K || r->type == OWL_Q5_K) ? 0
+                                  : r->type == OWL_IQ4_NL ? 0 : r->type_size - 2;
+                        memcpy(w + rr * wb + bo + at, &h, 2);
+                        if (r->type == OWL_Q4_K || r->type == OWL_Q5_K || r->type == OWL_Q2_K) memcpy(w + rr * wb + bo + at + 2, &h, 2);
+                    }
+            }
+            for (int64_t t = 0; t < toks; t++) {
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((double)rand() / RAND_MAX - 0.5);
+                kq->from_float(x, xq + t * xb, n);
+            }
+            owl_matmul_rows(r, w, wb, n, 0, rows, xq, xb, toks, y0, rows);
+            owl_matmul_rows(k, w, wb, n, 0, rows, xq, xb, toks, y1, rows);
+            for (int64_t i = 0; i < rows * toks; i++) {
+                double d = fabs((double)y0[i] - y1[i]), tol = 1e-5 * (fabs(y0[i]) + sqrt((double)n)) + 1e-6;
+                if (d > worst) worst = d;
+                CHECK(d <= tol, "%s n=%lld: fast %.9g, scalar %.9g", r->name, (long long)n, y1[i], y0[i]);
+            }
+            free(w); free(xq); free(x); free(y0); free(y1);
+        }
+    }
+    printf("fast kernels (%s): %d types, %d shapes, max |fast - scalar| %.3g\n", owl_kernels_isa(), fast, shapes, worst);
+    if (!strcmp(owl_kernels_isa(), "avx2")) CHECK(fast >= 5, "AVX2 paths in use: %d", fast);
+}
+
 int main(void) {
     RUN(test_dequant_models);
     RUN(test_dequant_synth);
     RUN(test_half_exhaustive);
     RUN(test_quantize_synth);
     RUN(test_vec_dot_vs_dequant);
+    RUN(test_fast_vs_reference);
     DONE("test_kernels");
 }

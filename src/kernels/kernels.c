@@ -4,10 +4,13 @@
  * vec_dot is the scalar generic one (NULL only for activation-only types). */
 #include "kernels/kernels.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/blocks.h"
 #include "kernels/quant.h"
+#include "kernels/simd.h"
 
 static void f32_to_float(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
 static void f32_from_float(const float *src, void *dst, int64_t n) { memcpy(dst, src, (size_t)n * sizeof(float)); }
@@ -70,7 +73,35 @@ const owl_kernel_traits *owl_kernels_get_reference(int type) {
     return NULL;
 }
 
-const owl_kernel_traits *owl_kernels_get(int type) { return owl_kernels_get_reference(type); }
+/* The fast table: the reference rows with SIMD vec_dot where this CPU has
+   them, built once by the CPU probe (the only global state owl keeps). */
+#define N_TYPES (sizeof reference_table / sizeof *reference_table)
+static owl_kernel_traits fast_table[N_TYPES];
+static const char *fast_isa = "scalar";
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+
+static void build_fast_table(void) {
+    memcpy(fast_table, reference_table, sizeof fast_table);
+    if (getenv("OWL_KERNELS_SCALAR") || !owl_cpu_has_avx2()) return; /* the env switch is for A/B benchmarks */
+#if OWL_HAVE_X86_SIMD
+    static const struct { int type; owl_vec_dot_fn fn; } avx2[] = {
+        {OWL_F32, owl_vec_dot_f32_avx2},          {OWL_F16, owl_vec_dot_f16_avx2},
+        {OWL_BF16, owl_vec_dot_bf16_avx2},        {OWL_Q8_0, owl_vec_dot_q8_0_q8_0_avx2},
+        {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_avx2},
+    };
+    for (size_t i = 0; i < N_TYPES; i++)
+        for (size_t j = 0; j < sizeof avx2 / sizeof avx2[0]; j++)
+            if (fast_table[i].type == avx2[j].type) fast_table[i].vec_dot = avx2[j].fn;
+    fast_isa = "avx2";
+#endif
+}
+
+const owl_kernel_traits *owl_kernels_get(int type) {
+    pthread_once(&fast_once, build_fast_table);
+    for (size_t i = 0; i < N_TYPES; i++)
+        if (fast_table[i].type == type) return &fast_table[i];
+    return NULL;
+}
 
 size_t owl_row_bytes(int type, int64_t n) {
     const owl_kernel_traits *k = owl_kernels_get_reference(type);
@@ -91,4 +122,7 @@ void owl_quantize_activations(int type, const float *x, void *dst, int64_t n) {
     else owl_kernels_get(type)->from_float(x, dst, n);
 }
 
-const char *owl_kernels_isa(void) { return "scalar"; }
+const char *owl_kernels_isa(void) {
+    pthread_once(&fast_once, build_fast_table);
+    return fast_isa;
+}

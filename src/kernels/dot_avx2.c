@@ -1,0 +1,119 @@
+/* dot_avx2.c: AVX2 (+FMA, F16C) vec_dot for the types generation spends
+ * its time in: F32, F16, BF16, Q8_0 and Q4_0 against their activation types.
+ * Compiled with target attributes, so the same binary still runs on any
+ * x86-64; kernels.c selects these only when the CPU probe finds the
+ * features. Each has a scalar twin in kernels.c / dot_scalar.c that the tests
+ * compare it with. Integer block sums are exact; only the float accumulation
+ * order differs from the scalar versions. */
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/blocks.h"
+#include "kernels/simd.h"
+
+#if OWL_HAVE_X86_SIMD
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static float hsum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2 void owl_vec_dot_f32_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const float *x = vx, *y = vy;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    float sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += x[i] * y[i];
+    *s = sum;
+}
+
+AVX2 void owl_vec_dot_f16_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint16_t *x = vx, *y = vy;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        __m256 y0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
+        __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8)));
+        __m256 y1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i + 8)));
+        a0 = _mm256_fmadd_ps(x0, y0, a0);
+        a1 = _mm256_fmadd_ps(x1, y1, a1);
+    }
+    float sum = hsum(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) sum += owl_f16_to_f32(x[i]) * owl_f16_to_f32(y[i]);
+    *s = sum;
+}
+
+/* bf16 -> f32 is a 16-bit shift */
+AVX2 static __m256 bf16x8(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+AVX2 void owl_vec_dot_bf16_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint16_t *x = vx, *y = vy;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(bf16x8(x + i), bf16x8(y + i), a0);
+        a1 = _mm256_fmadd_ps(bf16x8(x + i + 8), bf16x8(y + i + 8), a1);
+    }
+    float sum = hsum(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) sum += owl_bf16_to_f32(x[i]) * owl_bf16_to_f32(y[i]);
+    *s = sum;
+}
+
+/* 32 signed bytes times 32 signed bytes, as 8 int32 lane sums. */
+AVX2 static __m256i dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x); /* |x| * (sign(x) y) */
+    const __m256i p16 = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+AVX2 void owl_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const block_q8_0 *x = vx, *y = vy;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[ib].qs), qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
+        const __m256 d = _mm256_set1_ps(OWL_H2F(x[ib].d) * OWL_H2F(y[ib].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    *s = hsum(acc);
+}
+
+AVX2 void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const block_q4_0 *x = vx;
+    const block_q8_0 *y = vy;
+    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        const __m128i packed = _mm_loadu_si128((const __m128i *)x[ib].qs);
+        /* low nibbles are elements 0..15, high nibbles 16..31 */
+        __m256i qx = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+        qx = _mm256_sub_epi8(_mm256_and_si256(qx, low), eight);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
+        const __m256 d = _mm256_set1_ps(OWL_H2F(x[ib].d) * OWL_H2F(y[ib].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    *s = hsum(acc);
+}
+
+int owl_cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+#else
+int owl_cpu_has_avx2(void) { return 0; }
+#endif

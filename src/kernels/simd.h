@@ -1,0 +1,23 @@
+/* simd.h: the SIMD kernels (dot_avx2.c) and the CPU probe that picks them.
+ * Each is a drop-in vec_dot (see kernels.h) with a scalar twin. */
+#ifndef OWL_KERNELS_SIMD_H
+#define OWL_KERNELS_SIMD_H
+
+#include <stdint.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define OWL_HAVE_X86_SIMD 1
+#else
+#define OWL_HAVE_X86_SIMD 0
+#endif
+
+/* 1 when the CPU runs AVX2 with FMA and F16C. */
+int owl_cpu_has_avx2(void);
+
+void owl_vec_dot_f32_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_f16_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_bf16_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
+
+#endif
