@@ -12,6 +12,7 @@
 #include "kernels/simd.h"
 
 #if OWL_HAVE_X86_SIMD
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -110,9 +111,17 @@ AVX2 void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *vx, const 
     *s = hsum(acc);
 }
 
+/* cpuid directly: clang 14's __builtin_cpu_supports does not know f16c. */
 int owl_cpu_has_avx2(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(fma && osxsave && avx && f16c)) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0)); /* the OS saves the YMM registers */
+    if ((xlo & 6) != 6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
 }
 #else
 int owl_cpu_has_avx2(void) { return 0; }
