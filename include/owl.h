@@ -259,7 +259,7 @@ void owl_detok_stream_free(owl_detok_stream *s);
  * buffers are planned at creation; decoding allocates nothing. Logits match
  * llama.cpp's for every family owl_engine_new accepts. One engine is used
  * from one thread at a time; it runs its own n_threads. */
-typedef enum owl_kv_type { OWL_KV_F16 = 0, OWL_KV_F32 = 1 } owl_kv_type;
+typedef enum owl_kv_type { OWL_KV_F16 = 0, OWL_KV_F32 = 1, OWL_KV_Q8_0 = 2 } owl_kv_type;
 
 typedef struct owl_engine_params {
     int n_threads;     /* 0: all cores */

@@ -13,7 +13,7 @@
 #include "core/atomic_file.h"
 
 static const char usage[] =
-    "usage: owl logits MODEL --ids 1,2,3 [--out F.f32] [--greedy N] [--threads N] [--ctx N] [--kv f16|f32] [--json]\n"
+    "usage: owl logits MODEL --ids 1,2,3 [--out F.f32] [--greedy N] [--threads N] [--ctx N] [--kv f16|f32|q8_0] [--json]\n"
     "\n"
     "Runs the prompt ids through the model as one batch (positions 0..n-1).\n"
     "\n"
@@ -24,7 +24,7 @@ static const char usage[] =
     "                 the chosen ids\n"
     "  --threads N    worker threads (default: all cores)\n"
     "  --ctx N        KV cache cells (default: min(training context, 4096))\n"
-    "  --kv TYPE      KV cache type: f16 (default, as llama.cpp) or f32\n"
+    "  --kv TYPE      KV cache type: f16 (default, as llama.cpp), f32 or q8_0\n"
     "  --json         print {\"n_vocab\": V, \"greedy\": [...], \"top\": [[id, logit], ...]} \n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or unsupported, 2 bad usage, 3 I/O error\n";
@@ -85,7 +85,8 @@ int cmd_logits(int argc, char **argv) {
     }
     if (greedy < 0 || greedy > 1 << 20 || threads < 0 || threads > 1024 || ctx < 0)
         return free(ids), cli_usage_error("logits", "--greedy, --threads and --ctx take small non-negative numbers");
-    if (strcmp(kv, "f16") && strcmp(kv, "f32")) return free(ids), cli_usage_error("logits", "--kv is f16 or f32");
+    if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0"))
+        return free(ids), cli_usage_error("logits", "--kv is f16, f32 or q8_0");
 
     owl_error err = {0};
     owl_model *m = NULL;
@@ -95,7 +96,7 @@ int cmd_logits(int argc, char **argv) {
     float *all = NULL;
     owl_engine_params p = owl_engine_default_params();
     p.n_threads = (int)threads;
-    p.kv_type = strcmp(kv, "f32") ? OWL_KV_F16 : OWL_KV_F32;
+    p.kv_type = !strcmp(kv, "f32") ? OWL_KV_F32 : !strcmp(kv, "q8_0") ? OWL_KV_Q8_0 : OWL_KV_F16;
     p.n_ctx = ctx ? ctx : n + greedy + 1;
     p.n_batch = n;
     if (!want || owl_model_open(model, &m, &err) || owl_engine_new(m, &p, &e, &err)) {

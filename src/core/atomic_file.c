@@ -47,6 +47,13 @@ void owl_atomic_write(owl_atomic_file *f, const void *data, size_t n) {
     f->written += n;
 }
 
+void owl_atomic_write_zeros(owl_atomic_file *f, uint64_t n) {
+    if (f->failed || !n) return;
+    /* a hole: the file system stores nothing for it and reads give zeros */
+    if (fflush(f->fp) != 0 || fseeko(f->fp, (off_t)n, SEEK_CUR) != 0) f->failed = errno ? errno : EIO;
+    f->written += n;
+}
+
 static void fsync_dir_of(const char *path) {
     char *copy = strdup(path);
     if (!copy) return;
@@ -60,6 +67,8 @@ static void fsync_dir_of(const char *path) {
 
 owl_status owl_atomic_commit(owl_atomic_file *f, owl_error *err) {
     if (!f->failed && fflush(f->fp) != 0) f->failed = errno;
+    /* a trailing hole only moved the position: give the file its full size */
+    if (!f->failed && ftruncate(fileno(f->fp), (off_t)f->written) != 0) f->failed = errno;
     if (!f->failed && fsync(fileno(f->fp)) != 0) f->failed = errno;
     if (fclose(f->fp) != 0 && !f->failed) f->failed = errno;
     f->fp = NULL;

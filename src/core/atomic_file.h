@@ -19,6 +19,8 @@ typedef struct owl_atomic_file {
 owl_status owl_atomic_open(owl_atomic_file *f, const char *path, owl_error *err);
 /* Buffered write; errors are remembered and reported by commit. */
 void owl_atomic_write(owl_atomic_file *f, const void *data, size_t n);
+/* n zero bytes, written as a hole where the file system allows (sparse files). */
+void owl_atomic_write_zeros(owl_atomic_file *f, uint64_t n);
 owl_status owl_atomic_commit(owl_atomic_file *f, owl_error *err);
 /* Removes the temp file; safe after a failed commit or without one. */
 void owl_atomic_abort(owl_atomic_file *f);

@@ -92,7 +92,7 @@ typedef struct owl_gguf_out_tensor {
     uint32_t n_dims;
     uint64_t ne[OWL_MAX_DIMS];
     uint32_t type;
-    const void *data;
+    const void *data;     /* NULL: n_bytes of zeros, written as a hole */
     uint64_t n_bytes;
 } owl_gguf_out_tensor;
 

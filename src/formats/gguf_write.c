@@ -106,7 +106,8 @@ owl_status owl_gguf_write(const char *path, uint32_t version, const owl_gguf_kv 
     /* gguf-py writes no padding after the metadata of a tensorless (vocab-only) file */
     if (n_tensors) pad_to(&f, alignment);
     for (uint64_t i = 0; i < n_tensors; i++) {
-        owl_atomic_write(&f, tensors[i].data, (size_t)tensors[i].n_bytes);
+        if (tensors[i].data) owl_atomic_write(&f, tensors[i].data, (size_t)tensors[i].n_bytes);
+        else owl_atomic_write_zeros(&f, tensors[i].n_bytes); /* all-zero data: a sparse hole */
         pad_to(&f, alignment);
     }
     return owl_atomic_commit(&f, err);

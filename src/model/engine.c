@@ -74,6 +74,7 @@ static owl_status plan_state(owl_engine *e, owl_error *err) {
     s->vis_pos = buf(&total, T * C, 8, &fail);
     e->logits = buf(&total, B * d->n_vocab, 4, &fail);
     e->logit_row = buf(&total, B, 8, &fail);
+    e->want_last = buf(&total, B, 1, &fail);
     if (fail) return owl_fail(err, OWL_ERR_NOMEM, "out of memory for the engine's buffers (%zu bytes)", total);
     return OWL_OK;
 }
@@ -82,7 +83,7 @@ static void free_state(owl_engine *e) {
     owl_state *s = &e->s;
     void *p[] = {s->x, s->h, s->h2, s->a, s->f, s->q, s->k, s->v, s->qkv, s->att, s->att2, s->qa, s->kva, s->qabs, s->gate, s->up, s->gin, s->gout,
                  s->router, s->sel, s->sel_w, s->moe_out, s->xq, s->rope, s->cells, s->pos, s->seq, s->kf, s->vf,
-                 s->scores, s->vis_cells, s->vis_pos, e->logits, e->logit_row};
+                 s->scores, s->vis_cells, s->vis_pos, e->logits, e->logit_row, e->want_last};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
 }
 
@@ -103,8 +104,8 @@ owl_status owl_engine_new(const owl_model *m, const owl_engine_params *pp, owl_e
     if (p.n_seq_max < 0 || p.n_seq_max > OWL_KV_MAX_SEQ)
         return owl_fail(err, OWL_ERR_USAGE, "n_seq_max %d: expected 0..%d", p.n_seq_max, OWL_KV_MAX_SEQ);
     if (p.n_seq_max == 0) p.n_seq_max = 1;
-    if (p.kv_type != OWL_KV_F16 && p.kv_type != OWL_KV_F32)
-        return owl_fail(err, OWL_ERR_USAGE, "kv_type %d: expected OWL_KV_F16 or OWL_KV_F32", p.kv_type);
+    if (p.kv_type != OWL_KV_F16 && p.kv_type != OWL_KV_F32 && p.kv_type != OWL_KV_Q8_0)
+        return owl_fail(err, OWL_ERR_USAGE, "kv_type %d: expected OWL_KV_F16, OWL_KV_F32 or OWL_KV_Q8_0", p.kv_type);
     if (p.n_ctx < 0 || p.n_ctx > MAX_CTX) return owl_fail(err, OWL_ERR_USAGE, "n_ctx %lld: expected 0..%lld", (long long)p.n_ctx, MAX_CTX);
     if (p.n_ctx == 0) p.n_ctx = m->info.hp.n_ctx_train > 0 && m->info.hp.n_ctx_train < 4096 ? m->info.hp.n_ctx_train : 4096;
     if (p.n_batch < 0 || p.n_batch > MAX_BATCH) return owl_fail(err, OWL_ERR_USAGE, "n_batch %lld: expected 0..%lld", (long long)p.n_batch, MAX_BATCH);
@@ -182,17 +183,13 @@ owl_status owl_engine_decode(owl_engine *e, const owl_batch *b, owl_error *err) 
     owl_status st = owl_kv_take(&e->kv, n, s->cells, err);
     if (st) return st;
     for (int64_t t = 0; t < n; t++) owl_kv_assign(&e->kv, s->cells[t], s->pos[t], s->seq[t]);
-    int8_t last_only[1] = {1};
     const int8_t *want = b->logits;
-    int8_t *tmp = NULL;
-    if (!want) { /* only the last row */
-        tmp = calloc((size_t)n, 1);
-        if (!tmp) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-        tmp[n - 1] = last_only[0];
-        want = tmp;
+    if (!want) { /* only the last row, from a buffer planned at creation */
+        memset(e->want_last, 0, (size_t)n);
+        e->want_last[n - 1] = 1;
+        want = e->want_last;
     }
     owl_forward(e, n, b->tokens, want);
-    free(tmp);
     return OWL_OK;
 }
 

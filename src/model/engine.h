@@ -47,6 +47,7 @@ struct owl_engine {
     float *logits;              /* n_batch x n_vocab */
     int64_t *logit_row;         /* n_batch: batch row -> logits row, or -1 */
     int64_t n_rows;             /* tokens of the last decode */
+    int8_t *want_last;          /* n_batch: "logits of the last row only" */
     /* resolved per-model settings */
     float attn_softcap, final_softcap, logit_scale, max_alibi_bias;
     int moe_gating;             /* 1 softmax, 2 sigmoid */

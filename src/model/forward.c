@@ -92,6 +92,7 @@ typedef struct attn_job {
     const float *v;  /* the layer's V rows (MLA: the K rows, whose first floats are c) */
     int64_t v_stride;
     float *out;      /* n_tok x n_head*head_dim_v */
+    int q_type;      /* what q is rounded to before the dot products (the cache's type) */
 } attn_job;
 
 static float alibi_slope(const owl_engine *e, int64_t h) {
@@ -127,8 +128,12 @@ static void attn_rows(void *ctx, int64_t i0, int64_t i1, int thread) {
         }
         float *out = j->out + t * d->n_head * d->head_dim_v + h * d->head_dim_v;
         attention_forward(out, j->q + t * j->q_stride + h * d->head_dim_k, d->head_dim_k, d->head_dim_v, &keys, qp,
-                          d->attn_scale, e->attn_softcap, alibi_slope(e, h), e->p.kv_type == OWL_KV_F16, scores);
+                          d->attn_scale, e->attn_softcap, alibi_slope(e, h), j->q_type, scores);
     }
+}
+
+static int kv_q_type(const owl_engine *e) {
+    return e->p.kv_type == OWL_KV_F16 ? OWL_F16 : e->p.kv_type == OWL_KV_Q8_0 ? OWL_Q8_0 : OWL_F32;
 }
 
 /* The layer's cache as floats once, so every head reads plain rows. */
@@ -184,7 +189,7 @@ static void attention_block(owl_engine *e, const owl_layer *L, int64_t l, const 
         owl_kv_write(&e->kv, l, s->cells[t], kt, v + t * d->kv_dim_v);
     }
     load_cache(e, l);
-    attn_job j = {e, L, l, n_tok, q, d->q_dim, s->vf, e->kv.v_dim, s->att};
+    attn_job j = {e, L, l, n_tok, q, d->q_dim, s->vf, e->kv.v_dim, s->att, kv_q_type(e)};
     owl_pool_for(e->pool, n_tok * d->n_head, 1, attn_rows, &j);
     linear_forward(e, &L->o, 0, s->att, n_tok, out);
 }
@@ -219,7 +224,7 @@ static void mla_block(owl_engine *e, const owl_layer *L, int64_t l, const float 
         }
     }
     load_cache(e, l);
-    attn_job j = {e, L, l, n_tok, s->qabs, H * kd, s->kf, e->kv.k_dim, s->att};
+    attn_job j = {e, L, l, n_tok, s->qabs, H * kd, s->kf, e->kv.k_dim, s->att, kv_q_type(e)};
     owl_pool_for(e->pool, n_tok * H, 1, attn_rows, &j);
     for (int64_t t = 0; t < n_tok; t++)
         for (int64_t h = 0; h < H; h++)

@@ -13,10 +13,11 @@
 #define OWL_KV_MAX_SEQ 64 /* sequences are bits of a 64-bit mask */
 
 typedef struct owl_kv_cache {
-    int type;          /* OWL_KV_F16 or OWL_KV_F32 */
+    int type;          /* OWL_KV_F16, OWL_KV_F32 or OWL_KV_Q8_0 */
     int64_t n_cells, n_layer;
     int64_t k_dim, v_dim; /* floats per cell per layer; v_dim 0: V is the first part of K (MLA) */
-    size_t elem;       /* bytes per element */
+    size_t elem;       /* bytes per element (F16, F32) */
+    size_t k_row, v_row; /* bytes of one cell's K / V row in one layer */
     void *k, *v;       /* [layer][cell][k_dim] and [layer][cell][v_dim] */
     int64_t *pos;      /* per cell; -1 when free */
     uint64_t *seqs;    /* per cell: bit s set if sequence s sees it */

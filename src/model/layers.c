@@ -177,17 +177,19 @@ static float dot(const float *a, const float *b, int64_t n) {
 }
 
 void attention_forward(float *out, const float *q, int64_t dk, int64_t dv, const owl_attn_keys *keys, int64_t q_pos,
-                       float scale, float softcap, float alibi_slope, int q_f16, float *scores) {
+                       float scale, float softcap, float alibi_slope, int q_type, float *scores) {
     float qr[Q_CHUNK];
-    const owl_kernel_traits *h = owl_kernels_get(OWL_F16);
-    uint16_t half[Q_CHUNK];
+    const owl_kernel_traits *h = owl_kernels_get(q_type == OWL_Q8_0 ? OWL_Q8_0 : OWL_F16);
+    uint16_t half[Q_CHUNK]; /* room for Q_CHUNK halves, or Q_CHUNK / 32 Q8_0 blocks (34 bytes each) */
+    int q_f16 = q_type == OWL_F16 || (q_type == OWL_Q8_0 && dk % 32 == 0);
     for (int64_t j = 0; j < keys->n; j++) scores[j] = 0.0f;
     /* q . k, chunk by chunk of the head so q may be rounded to F16 in a small buffer */
     for (int64_t d0 = 0; d0 < dk; d0 += Q_CHUNK) {
         int64_t m = dk - d0 < Q_CHUNK ? dk - d0 : Q_CHUNK;
         const float *qc = q + d0;
         if (q_f16) {
-            h->from_float(qc, half, m);
+            if (q_type == OWL_Q8_0) owl_quantize_activations(OWL_Q8_0, qc, half, m);
+            else h->from_float(qc, half, m);
             h->to_float(half, qr, m);
             qc = qr;
         }

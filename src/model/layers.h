@@ -47,8 +47,9 @@ typedef struct owl_attn_keys {
 
 /* One head of one query: out[0..dv) = softmax(scale * q.k (soft-capped, minus
    slope * distance)) . v over the listed keys; scores is n floats of scratch.
-   q_f16: round q to F16 first, as llama.cpp does against an F16 cache. */
+   q_type: OWL_F16 / OWL_Q8_0 round q to the cache's type first, as llama.cpp's
+   flash attention does against an F16 / Q8_0 cache; OWL_F32 leaves it. */
 void attention_forward(float *out, const float *q, int64_t dk, int64_t dv, const owl_attn_keys *keys, int64_t q_pos,
-                       float scale, float softcap, float alibi_slope, int q_f16, float *scores);
+                       float scale, float softcap, float alibi_slope, int q_type, float *scores);
 
 #endif
