@@ -17,6 +17,9 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* F16C's exact half -> float, instead of the portable bit manipulation */
+AVX2 static inline float h2f(owl_half h) { return _cvtsh_ss(h); }
+
 AVX2 static float hsum(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
     lo = _mm_add_ps(lo, hi);
@@ -88,7 +91,7 @@ AVX2 void owl_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *vx, const 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 32; ib++) {
         const __m256i qx = _mm256_loadu_si256((const __m256i *)x[ib].qs), qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        const __m256 d = _mm256_set1_ps(OWL_H2F(x[ib].d) * OWL_H2F(y[ib].d));
+        const __m256 d = _mm256_set1_ps(h2f(x[ib].d) * h2f(y[ib].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
     }
     *s = hsum(acc);
@@ -105,7 +108,7 @@ AVX2 void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *vx, const 
         __m256i qx = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
         qx = _mm256_sub_epi8(_mm256_and_si256(qx, low), eight);
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        const __m256 d = _mm256_set1_ps(OWL_H2F(x[ib].d) * OWL_H2F(y[ib].d));
+        const __m256 d = _mm256_set1_ps(h2f(x[ib].d) * h2f(y[ib].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
     }
     *s = hsum(acc);

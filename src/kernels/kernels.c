@@ -87,7 +87,11 @@ static void build_fast_table(void) {
     static const struct { int type; owl_vec_dot_fn fn; } avx2[] = {
         {OWL_F32, owl_vec_dot_f32_avx2},          {OWL_F16, owl_vec_dot_f16_avx2},
         {OWL_BF16, owl_vec_dot_bf16_avx2},        {OWL_Q8_0, owl_vec_dot_q8_0_q8_0_avx2},
-        {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_avx2},
+        {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_avx2},   {OWL_Q4_1, owl_vec_dot_q4_1_q8_1_avx2},
+        {OWL_Q5_0, owl_vec_dot_q5_0_q8_0_avx2},   {OWL_Q5_1, owl_vec_dot_q5_1_q8_1_avx2},
+        {OWL_IQ4_NL, owl_vec_dot_iq4_nl_q8_0_avx2}, {OWL_Q2_K, owl_vec_dot_q2_K_q8_K_avx2},
+        {OWL_Q3_K, owl_vec_dot_q3_K_q8_K_avx2},   {OWL_Q4_K, owl_vec_dot_q4_K_q8_K_avx2},
+        {OWL_Q5_K, owl_vec_dot_q5_K_q8_K_avx2},   {OWL_Q6_K, owl_vec_dot_q6_K_q8_K_avx2},
     };
     for (size_t i = 0; i < N_TYPES; i++)
         for (size_t j = 0; j < sizeof avx2 / sizeof avx2[0]; j++)

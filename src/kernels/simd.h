@@ -1,4 +1,4 @@
-/* simd.h: the SIMD kernels (dot_avx2.c) and the CPU probe that picks them.
+/* simd.h: the SIMD kernels (dot_avx2.c, dot_avx2_quants.c) and the CPU probe that picks them.
  * Each is a drop-in vec_dot (see kernels.h) with a scalar twin. */
 #ifndef OWL_KERNELS_SIMD_H
 #define OWL_KERNELS_SIMD_H
@@ -19,5 +19,14 @@ void owl_vec_dot_f16_avx2(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_bf16_avx2(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q5_0_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_iq4_nl_q8_0_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *x, const void *y);
+void owl_vec_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *x, const void *y);
 
 #endif
