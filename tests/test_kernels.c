@@ -217,7 +217,7 @@ static void test_fast_vs_reference(void) {
         }
     }
     printf("fast kernels (%s): %d types, %d shapes, max |fast - scalar| %.3g\n", owl_kernels_isa(), fast, shapes, worst);
-    if (!strcmp(owl_kernels_isa(), "avx2")) CHECK(fast == 14, "AVX2 paths for every weight type: %d", fast);
+    if (strcmp(owl_kernels_isa(), "scalar")) CHECK(fast == 14, "%s paths for every weight type: %d", owl_kernels_isa(), fast);
 }
 
 int main(void) {

@@ -1,5 +1,6 @@
 /* dot_avx2.c: AVX2 (+FMA, F16C) vec_dot for the types generation spends
- * its time in: F32, F16, BF16, Q8_0 and Q4_0 against their activation types.
+ * its time in on float weights: F32, F16 and BF16 (the block-quantized types
+ * are in dot_x86_quants.inc).
  * Compiled with target attributes, so the same binary still runs on any
  * x86-64; kernels.c selects these only when the CPU probe finds the
  * features. Each has a scalar twin in kernels.c / dot_scalar.c that the tests
@@ -77,41 +78,6 @@ AVX2 void owl_vec_dot_bf16_avx2(int64_t n, float *s, const void *vx, const void 
     float sum = hsum(_mm256_add_ps(a0, a1));
     for (; i < n; i++) sum += owl_bf16_to_f32(x[i]) * owl_bf16_to_f32(y[i]);
     *s = sum;
-}
-
-/* 32 signed bytes times 32 signed bytes, as 8 int32 lane sums. */
-AVX2 static __m256i dot_i8(__m256i x, __m256i y) {
-    const __m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x); /* |x| * (sign(x) y) */
-    const __m256i p16 = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-AVX2 void owl_vec_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    const block_q8_0 *x = vx, *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[ib].qs), qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        const __m256 d = _mm256_set1_ps(h2f(x[ib].d) * h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
-    }
-    *s = hsum(acc);
-}
-
-AVX2 void owl_vec_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy) {
-    const block_q4_0 *x = vx;
-    const block_q8_0 *y = vy;
-    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        const __m128i packed = _mm_loadu_si128((const __m128i *)x[ib].qs);
-        /* low nibbles are elements 0..15, high nibbles 16..31 */
-        __m256i qx = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-        qx = _mm256_sub_epi8(_mm256_and_si256(qx, low), eight);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[ib].qs);
-        const __m256 d = _mm256_set1_ps(h2f(x[ib].d) * h2f(y[ib].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
-    }
-    *s = hsum(acc);
 }
 
 /* cpuid directly: clang 14's __builtin_cpu_supports does not know f16c. */

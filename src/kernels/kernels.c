@@ -82,7 +82,8 @@ static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
 
 static void build_fast_table(void) {
     memcpy(fast_table, reference_table, sizeof fast_table);
-    if (getenv("OWL_KERNELS_SCALAR") || !owl_cpu_has_avx2()) return; /* the env switch is for A/B benchmarks */
+    const char *pick = getenv("OWL_KERNELS");
+    if ((pick && !strcmp(pick, "scalar")) || !owl_cpu_has_avx2()) return;
 #if OWL_HAVE_X86_SIMD
     static const struct { int type; owl_vec_dot_fn fn; } avx2[] = {
         {OWL_F32, owl_vec_dot_f32_avx2},          {OWL_F16, owl_vec_dot_f16_avx2},
@@ -93,10 +94,27 @@ static void build_fast_table(void) {
         {OWL_Q3_K, owl_vec_dot_q3_K_q8_K_avx2},   {OWL_Q4_K, owl_vec_dot_q4_K_q8_K_avx2},
         {OWL_Q5_K, owl_vec_dot_q5_K_q8_K_avx2},   {OWL_Q6_K, owl_vec_dot_q6_K_q8_K_avx2},
     };
+    static const struct { int type; owl_vec_dot_fn fn; } avx512[] = {
+        {OWL_F32, owl_vec_dot_f32_avx512},          {OWL_F16, owl_vec_dot_f16_avx512},
+        {OWL_BF16, owl_vec_dot_bf16_avx512},        {OWL_Q8_0, owl_vec_dot_q8_0_q8_0_vnni},
+        {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_vnni},     {OWL_Q4_1, owl_vec_dot_q4_1_q8_1_vnni},
+        {OWL_Q5_0, owl_vec_dot_q5_0_q8_0_vnni},     {OWL_Q5_1, owl_vec_dot_q5_1_q8_1_vnni},
+        {OWL_IQ4_NL, owl_vec_dot_iq4_nl_q8_0_vnni}, {OWL_Q2_K, owl_vec_dot_q2_K_q8_K_vnni},
+        {OWL_Q3_K, owl_vec_dot_q3_K_q8_K_vnni},     {OWL_Q4_K, owl_vec_dot_q4_K_q8_K_vnni},
+        {OWL_Q5_K, owl_vec_dot_q5_K_q8_K_vnni},     {OWL_Q6_K, owl_vec_dot_q6_K_q8_K_vnni},
+    };
+    const char *want = getenv("OWL_KERNELS"); /* "avx2" pins the AVX2 set on an AVX-512 machine (A/B runs, tests) */
+    int use512 = owl_cpu_has_avx512vnni() && !(want && !strcmp(want, "avx2"));
     for (size_t i = 0; i < N_TYPES; i++)
         for (size_t j = 0; j < sizeof avx2 / sizeof avx2[0]; j++)
             if (fast_table[i].type == avx2[j].type) fast_table[i].vec_dot = avx2[j].fn;
     fast_isa = "avx2";
+    if (use512) {
+        for (size_t i = 0; i < N_TYPES; i++)
+            for (size_t j = 0; j < sizeof avx512 / sizeof avx512[0]; j++)
+                if (fast_table[i].type == avx512[j].type) fast_table[i].vec_dot = avx512[j].fn;
+        fast_isa = "avx512vnni";
+    }
 #endif
 }
 
