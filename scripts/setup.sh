@@ -16,6 +16,8 @@ PACKAGES=(
   libmicrohttpd-dev      # HTTP server
   libcurl4-openssl-dev   # downloads
   libopenblas-dev        # F32 GEMM where it helps
+  gcc-aarch64-linux-gnu  # make test checks that the portable kernels build for ARM
+  libc6-dev-arm64-cross
   ca-certificates
 )
 

@@ -80,12 +80,25 @@ static owl_kernel_traits fast_table[N_TYPES];
 static const char *fast_isa = "scalar";
 static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
 
+#if OWL_HAVE_X86_SIMD
+typedef struct kernel_choice {
+    int type;
+    owl_vec_dot_fn fn;
+} kernel_choice;
+
+static void choose(const kernel_choice *set, size_t n) {
+    for (size_t i = 0; i < N_TYPES; i++)
+        for (size_t j = 0; j < n; j++)
+            if (fast_table[i].type == set[j].type) fast_table[i].vec_dot = set[j].fn;
+}
+#endif
+
 static void build_fast_table(void) {
     memcpy(fast_table, reference_table, sizeof fast_table);
-    const char *pick = getenv("OWL_KERNELS");
+    const char *pick = getenv("OWL_KERNELS"); /* "scalar" or "avx2": a narrower set, for A/B runs and tests */
     if ((pick && !strcmp(pick, "scalar")) || !owl_cpu_has_avx2()) return;
 #if OWL_HAVE_X86_SIMD
-    static const struct { int type; owl_vec_dot_fn fn; } avx2[] = {
+    static const kernel_choice avx2[] = {
         {OWL_F32, owl_vec_dot_f32_avx2},          {OWL_F16, owl_vec_dot_f16_avx2},
         {OWL_BF16, owl_vec_dot_bf16_avx2},        {OWL_Q8_0, owl_vec_dot_q8_0_q8_0_avx2},
         {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_avx2},   {OWL_Q4_1, owl_vec_dot_q4_1_q8_1_avx2},
@@ -94,7 +107,7 @@ static void build_fast_table(void) {
         {OWL_Q3_K, owl_vec_dot_q3_K_q8_K_avx2},   {OWL_Q4_K, owl_vec_dot_q4_K_q8_K_avx2},
         {OWL_Q5_K, owl_vec_dot_q5_K_q8_K_avx2},   {OWL_Q6_K, owl_vec_dot_q6_K_q8_K_avx2},
     };
-    static const struct { int type; owl_vec_dot_fn fn; } avx512[] = {
+    static const kernel_choice avx512[] = {
         {OWL_F32, owl_vec_dot_f32_avx512},          {OWL_F16, owl_vec_dot_f16_avx512},
         {OWL_BF16, owl_vec_dot_bf16_avx512},        {OWL_Q8_0, owl_vec_dot_q8_0_q8_0_vnni},
         {OWL_Q4_0, owl_vec_dot_q4_0_q8_0_vnni},     {OWL_Q4_1, owl_vec_dot_q4_1_q8_1_vnni},
@@ -103,16 +116,10 @@ static void build_fast_table(void) {
         {OWL_Q3_K, owl_vec_dot_q3_K_q8_K_vnni},     {OWL_Q4_K, owl_vec_dot_q4_K_q8_K_vnni},
         {OWL_Q5_K, owl_vec_dot_q5_K_q8_K_vnni},     {OWL_Q6_K, owl_vec_dot_q6_K_q8_K_vnni},
     };
-    const char *want = getenv("OWL_KERNELS"); /* "avx2" pins the AVX2 set on an AVX-512 machine (A/B runs, tests) */
-    int use512 = owl_cpu_has_avx512vnni() && !(want && !strcmp(want, "avx2"));
-    for (size_t i = 0; i < N_TYPES; i++)
-        for (size_t j = 0; j < sizeof avx2 / sizeof avx2[0]; j++)
-            if (fast_table[i].type == avx2[j].type) fast_table[i].vec_dot = avx2[j].fn;
+    choose(avx2, sizeof avx2 / sizeof avx2[0]);
     fast_isa = "avx2";
-    if (use512) {
-        for (size_t i = 0; i < N_TYPES; i++)
-            for (size_t j = 0; j < sizeof avx512 / sizeof avx512[0]; j++)
-                if (fast_table[i].type == avx512[j].type) fast_table[i].vec_dot = avx512[j].fn;
+    if (owl_cpu_has_avx512vnni() && !(pick && !strcmp(pick, "avx2"))) { /* "avx2" pins that set (A/B runs, tests) */
+        choose(avx512, sizeof avx512 / sizeof avx512[0]);
         fast_isa = "avx512vnni";
     }
 #endif
