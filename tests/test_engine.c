@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "model/layers.h"
 #include "owl.h"
 
 #define REF_IDS 24
@@ -402,6 +403,46 @@ done:
     owl_model_close(m);
 }
 
+/* The attention masks and Llama 4's temperature, as llama.cpp builds them. */
+static void test_masks(void) {
+    CHECK(attn_key_visible(5, 5, 0, 0) && !attn_key_visible(6, 5, 0, 0), "causal");
+    CHECK(attn_key_visible(5, 12, 8, 0) && !attn_key_visible(4, 12, 8, 0), "window 8: 0 <= q - k < 8");
+    CHECK(attn_key_visible(0, 8191, 0, 8192) && !attn_key_visible(8191, 8192, 0, 8192) &&
+          attn_key_visible(8192, 8193, 0, 8192) && !attn_key_visible(16383, 16384, 0, 8192), "chunks of 8192");
+    CHECK(attn_temperature(0) == 1.0f && attn_temperature(8190) == 1.0f, "no tuning below the floor");
+    CHECK(fabsf(attn_temperature(8191) - (1.0f + 0.1f * logf(2.0f))) < 1e-6f &&
+          fabsf(attn_temperature(3 * 8192 - 1) - (1.0f + 0.1f * logf(4.0f))) < 1e-6f, "0.1 log(floor((p+1)/8192) + 1) + 1");
+    /* Llama 4 past a chunk boundary: runs, finite, the same at 1 and 2 threads */
+    owl_model *m = NULL;
+    owl_error err = {0};
+    CHECK(owl_model_open(shared_path("reference/llama4/model.gguf"), &m, &err) == OWL_OK, "%s", err.message);
+    float *rows[2] = {NULL, NULL};
+    for (int t = 0; t < 2 && m; t++) {
+        owl_engine_params p = owl_engine_default_params();
+        p.n_threads = t + 1;
+        p.n_ctx = 32;
+        p.n_batch = 8;
+        owl_engine *e = NULL;
+        CHECK(owl_engine_new(m, &p, &e, &err) == OWL_OK, "%s", err.message);
+        if (!e) break;
+        int32_t toks[8] = {1, 251, 244, 499, 56, 159, 149, 343};
+        int64_t pos[8];
+        int8_t want[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (int i = 0; i < 8; i++) pos[i] = 8188 + i; /* 8188..8195: the chunk starts again at 8192 */
+        owl_batch b = {.n_tokens = 8, .tokens = toks, .pos = pos, .logits = want};
+        CHECK(owl_engine_decode(e, &b, &err) == OWL_OK, "%s", err.message);
+        rows[t] = malloc(8 * 512 * sizeof(float));
+        for (int i = 0; i < 8; i++) memcpy(rows[t] + i * 512, owl_engine_logits(e, i), 512 * sizeof(float));
+        owl_engine_free(e);
+    }
+    int finite = rows[0] != NULL;
+    for (int i = 0; finite && i < 8 * 512; i++) finite = isfinite(rows[0][i]);
+    CHECK(finite && rows[1] && !memcmp(rows[0], rows[1], 8 * 512 * sizeof(float)), "llama4 at positions 8188..8195");
+    free(rows[0]);
+    free(rows[1]);
+    owl_model_close(m);
+}
+
 static void test_unsupported(void) {
     owl_model *m = NULL;
     owl_error err = {0};
@@ -417,6 +458,7 @@ int main(void) {
     RUN(test_reference_cases);
     RUN(test_stories260k);
     RUN(test_sequences);
+    RUN(test_masks);
     RUN(test_unsupported);
     DONE("test_engine");
 }

@@ -34,7 +34,7 @@ static const owl_arch archs[] = {
     {"deepseek2",    RMS, OWL_FFN_SWIGLU, OWL_QK_NORM_NONE,     SEQ,                       OWL_MOE_DEEPSEEK,
      OWL_ARCH_MLA, -1},
     {"llama4",       RMS, OWL_FFN_SWIGLU, OWL_QK_NORM_L2_ROPED, SEQ,                       OWL_MOE_LLAMA4,
-     OWL_ARCH_NOPE_EVERY_4, -1},
+     OWL_ARCH_NOPE_EVERY_4 | OWL_ARCH_CHUNKED_ATTN, -1},
 };
 
 const owl_arch *owl_arch_find(const char *family) {

@@ -46,7 +46,14 @@ enum owl_arch_flags {
     OWL_ARCH_NOPE_EVERY_4 = 1u << 6, /* layers with (l+1) % 4 == 0 use no RoPE (llama4) */
     OWL_ARCH_SWA_OWN_ROPE = 1u << 7, /* window layers: rope.freq_base_swa and no rope scaling (gemma3) */
     OWL_ARCH_FUSED_GATE_UP = 1u << 8,/* ffn_up holds [gate | up] (phi3) */
+    OWL_ARCH_CHUNKED_ATTN = 1u << 9, /* RoPE layers attend within chunks of 8192 positions; NoPE layers
+                                        scale q with the position (llama4's temperature tuning) */
 };
+
+/* Llama 4's long-context attention (llama.cpp's constants; no GGUF keys). */
+#define OWL_LLAMA4_ATTN_CHUNK 8192
+#define OWL_LLAMA4_TEMP_FLOOR 8192
+#define OWL_LLAMA4_TEMP_SCALE 0.1f
 
 typedef struct owl_arch {
     const char *id; /* llama.cpp architecture name */

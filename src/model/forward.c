@@ -120,8 +120,7 @@ static void attn_rows(void *ctx, int64_t i0, int64_t i1, int thread) {
         owl_attn_keys keys = {cells, pos, 0, s->kf + kvh * d->head_dim_k, j->v + kvh * d->head_dim_v, kv->k_dim, j->v_stride};
         for (int64_t c = 0; c < kv->used_end; c++) {
             int64_t p = kv->pos[c];
-            if (p < 0 || p > qp || !(kv->seqs[c] & bit)) continue;
-            if (j->L->is_swa && qp - p >= d->n_swa) continue;
+            if (p < 0 || !(kv->seqs[c] & bit) || !attn_key_visible(p, qp, j->L->is_swa ? d->n_swa : 0, j->L->chunk)) continue;
             cells[keys.n] = c;
             pos[keys.n] = p;
             keys.n++;
@@ -185,6 +184,10 @@ static void attention_block(owl_engine *e, const owl_layer *L, int64_t l, const 
                 for (int64_t h = 0; h < d->n_head; h++) rmsnorm_forward(qt + h * d->head_dim_k, qt + h * d->head_dim_k, NULL, d->head_dim_k, d->eps);
                 for (int64_t h = 0; h < d->n_head_kv; h++) rmsnorm_forward(kt + h * d->head_dim_k, kt + h * d->head_dim_k, NULL, d->head_dim_k, d->eps);
             }
+        }
+        if (L->temp_tune) {
+            float temp = attn_temperature(s->pos[t]);
+            for (int64_t i = 0; i < d->q_dim; i++) qt[i] *= temp;
         }
         owl_kv_write(&e->kv, l, s->cells[t], kt, v + t * d->kv_dim_v);
     }

@@ -5,6 +5,7 @@
 #ifndef OWL_MODEL_LAYERS_H
 #define OWL_MODEL_LAYERS_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "model/weights.h"
@@ -34,6 +35,21 @@ void softmax_forward(float *x, int64_t n);
 void sigmoid_forward(float *x, int64_t n);
 /* cap * tanh(x / cap) over n values */
 void softcap_forward(float *x, int64_t n, float cap);
+
+/* Whether a query at q_pos sees the key at pos: causal, within the sliding
+   window (n_swa > 0), within the query's chunk (chunk > 0). */
+static inline int attn_key_visible(int64_t pos, int64_t q_pos, int64_t n_swa, int64_t chunk) {
+    if (pos > q_pos) return 0;
+    if (n_swa > 0 && q_pos - pos >= n_swa) return 0;
+    if (chunk > 0 && pos < q_pos / chunk * chunk) return 0;
+    return 1;
+}
+
+/* Llama 4's attention temperature for NoPE layers: 1 below the floor, then
+   growing with log(position / floor). */
+static inline float attn_temperature(int64_t pos) {
+    return OWL_LLAMA4_TEMP_SCALE * logf(floorf((float)(pos + 1) / (float)OWL_LLAMA4_TEMP_FLOOR) + 1.0f) + 1.0f;
+}
 
 /* The keys one query sees. k and v rows are floats, k_stride / v_stride apart
    per cell index; pos[c] is each listed cell's position. */

@@ -359,6 +359,10 @@ static owl_status bind_rope(binder *b, int64_t n_ctx_per_seq) {
         owl_rope_params *r = &b->w->layers[l].rope;
         *r = base;
         if ((b->a->flags & OWL_ARCH_NOPE_EVERY_4) && (l + 1) % 4 == 0) r->use = 0;
+        if (b->a->flags & OWL_ARCH_CHUNKED_ATTN) { /* llama.cpp's fixed values for Llama 4 */
+            b->w->layers[l].chunk = r->use ? OWL_LLAMA4_ATTN_CHUNK : 0;
+            b->w->layers[l].temp_tune = !r->use;
+        }
         if ((b->a->flags & OWL_ARCH_SWA_OWN_ROPE) && b->w->layers[l].is_swa) {
             if (hx->rope_base_swa > 0) r->base = (float)hx->rope_base_swa;
             r->freq_scale = 1;

@@ -65,6 +65,8 @@ typedef struct owl_layer {
     const float *exp_probs_b;
     /* attention kind */
     int is_swa;
+    int64_t chunk;             /* > 0: keys only from the query's chunk of this many positions */
+    int temp_tune;             /* llama4 NoPE layers: q scaled by attn_temperature(pos) */
     owl_rope_params rope;
 } owl_layer;
 
