@@ -18,9 +18,6 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-/* F16C's exact half -> float, instead of the portable bit manipulation */
-AVX2 static inline float h2f(owl_half h) { return _cvtsh_ss(h); }
-
 AVX2 static float hsum(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
     lo = _mm_add_ps(lo, hi);
