@@ -301,6 +301,80 @@ owl_status owl_engine_seq_drop(owl_engine *e, int32_t seq, int64_t p0, int64_t p
 /* Largest cached position of seq, -1 if none. */
 int64_t owl_engine_seq_pos_max(const owl_engine *e, int32_t seq);
 
+/* ---- sampling --------------------------------------------------------------
+ * From logits to the next token: logit bias, penalties over the last
+ * penalty_last_n accepted tokens, top-k, typical-p, top-p, min-p, temperature
+ * (llama.cpp's order), then a draw from a seeded generator: the same seed
+ * gives the same tokens on any machine and at any thread count. */
+typedef struct owl_logit_bias {
+    int32_t token;
+    float bias; /* added to the logit; -INFINITY bans the token */
+} owl_logit_bias;
+
+typedef struct owl_sampler_params {
+    float temperature;      /* 0: greedy (lowest id on ties) */
+    int top_k;              /* 0: off */
+    float top_p, min_p, typical_p; /* 1, 0, 1: off */
+    float repeat_penalty;   /* 1: off; logits > 0 divided by it, < 0 multiplied */
+    float frequency_penalty, presence_penalty; /* subtracted per occurrence / once */
+    int penalty_last_n;     /* window of accepted tokens the penalties see */
+    uint64_t seed;
+    int n_logit_bias;
+    const owl_logit_bias *logit_bias; /* copied */
+} owl_sampler_params;
+
+/* llama.cpp's defaults: temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, window 64, seed 0. */
+owl_sampler_params owl_sampler_default_params(void);
+
+typedef struct owl_sampler owl_sampler;
+owl_status owl_sampler_new(const owl_sampler_params *p, int64_t n_vocab, owl_sampler **out, owl_error *err);
+void owl_sampler_free(owl_sampler *s);
+/* Back to the seed's first draw, with an empty penalty window. */
+void owl_sampler_reset(owl_sampler *s);
+/* The next token for these logits (n_vocab floats; not changed), or -1 if either is NULL. */
+int32_t owl_sampler_sample(owl_sampler *s, const float *logits);
+/* Records a token that became part of the text (prompt or generated) for the penalties. */
+void owl_sampler_accept(owl_sampler *s, int32_t token);
+
+/* The distribution the draw is made from: after the chain, the surviving
+   candidates by descending probability (p sums to 1). Points into the sampler. */
+typedef struct owl_candidate {
+    int32_t id;
+    float logit;
+    float p;
+    float score; /* scratch */
+} owl_candidate;
+int64_t owl_sampler_candidates(owl_sampler *s, const float *logits, owl_candidate **out);
+
+/* Log-probabilities of the model's own distribution (log-softmax of the raw
+   logits): the chosen token's, and the n_top best, best first. */
+typedef struct owl_token_logprob {
+    int32_t id;
+    float logprob;
+} owl_token_logprob;
+void owl_logprobs(const float *logits, int64_t n_vocab, int32_t chosen, int n_top, owl_token_logprob *top,
+                  float *chosen_logprob);
+
+/* Stop strings matched across token boundaries: push each piece of
+   generated text; *emit gets what can be shown now (text that might begin a
+   stop string is held back). Returns 1 once a stop string completed (the
+   text before it has been emitted, the stop string is not), 0 otherwise, -1
+   out of memory. *emit stays valid until the next call. */
+typedef struct owl_stop owl_stop;
+owl_status owl_stop_new(const char *const *stops, size_t n, owl_stop **out, owl_error *err);
+int owl_stop_push(owl_stop *s, const char *text, size_t len, const char **emit, size_t *n_emit);
+/* At the end of generation: the text still held back. */
+void owl_stop_flush(owl_stop *s, const char **emit, size_t *n_emit);
+void owl_stop_free(owl_stop *s);
+
+/* The model's own sampling defaults over p: generation_config.json, GGUF
+   general.sampling.*; do_sample false means greedy. Values out of range are skipped. */
+void owl_sampler_model_defaults(const owl_model *m, owl_sampler_params *p);
+
+/* End of generation: the EOS id, or a control token that ends a turn
+   (<|eot_id|>, <|im_end|>, <end_of_turn>, <|endoftext|>, ...). */
+int owl_token_is_eog(const owl_tokenizer *t, int32_t id);
+
 #ifdef __cplusplus
 }
 #endif

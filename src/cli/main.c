@@ -17,6 +17,7 @@ static const verb_entry verbs[] = {
     {"inspect", cmd_inspect, "show what a model, adapter or tokenizer file holds"},
     {"tokenize", cmd_tokenize, "turn text into token ids"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
+    {"run", cmd_run, "generate text from a prompt, streamed as it comes"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
 };
 

@@ -310,3 +310,19 @@ const char *owl_token_text(const owl_tokenizer *t, int32_t id, size_t *len) {
     if (len) *len = t->len[id];
     return t->text[id];
 }
+
+/* Texts of the control tokens that end a turn in the families owl runs. */
+static const char *const eog_texts[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>",
+    "<EOT>", "_<EOT>", "<|END_OF_TURN_TOKEN|>", "<end_of_utterance>", "<|return|>", "<|call|>",
+    "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>", "</s>", "<eos>",
+};
+
+int owl_token_is_eog(const owl_tokenizer *t, int32_t id) {
+    if (!t || id < 0 || (size_t)id >= t->n_vocab) return 0;
+    if (id == t->eos) return 1;
+    if (!(t->attr[id] & TOK_ATTR_CONTROL)) return 0; /* ordinary text that happens to read "</s>" */
+    for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++)
+        if (t->len[id] == strlen(eog_texts[i]) && !memcmp(t->text[id], eog_texts[i], t->len[id])) return 1;
+    return 0;
+}

@@ -1,0 +1,306 @@
+/* cmd_run.c: `owl run`: a prompt in, its continuation streamed out as it is
+ * generated: tokenize, decode the prompt in batches, then sample, stream
+ * through the stop-string matcher, decode, until a stop. Every step is a
+ * library call (engine, sampler, detokenizer stream, stop matcher). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: owl run MODEL (-p TEXT | -f FILE) [options]\n"
+    "\n"
+    "Generates a continuation of the prompt and streams it to stdout.\n"
+    "\n"
+    "  -p, --prompt TEXT      the prompt (special-token text such as <s> is parsed)\n"
+    "  -f, --file F           read the prompt from file F\n"
+    "  -n, --n-predict N      tokens to generate at most (default 256)\n"
+    "  --temp T               temperature; 0 is greedy (default 0.8, or the model's\n"
+    "                         generation_config.json)\n"
+    "  --top-k N, --top-p P, --min-p P, --typical-p P\n"
+    "                         (defaults 40, 0.95, 0.05, 1: off; or generation_config.json)\n"
+    "  --repeat-penalty R, --frequency-penalty F, --presence-penalty P, --repeat-last-n N\n"
+    "                         penalties over the last N tokens (defaults 1, 0, 0, 64)\n"
+    "  --seed S               random seed (default: a new one each run; --verbose shows it)\n"
+    "  --stop TEXT            stop before this text (may repeat); the stop text is not printed\n"
+    "  --ignore-eos           do not stop at the end-of-generation token\n"
+    "  --no-bos               do not add the model's BOS token\n"
+    "  --ctx N                context size (default: min(training context, 4096));\n"
+    "                         a prompt plus -n that does not fit is an error, never cut\n"
+    "  --threads N            worker threads (default: all cores)\n"
+    "  --kv f16|f32|q8_0      KV cache type (default f16)\n"
+    "  --json                 print one JSON object at the end instead of streaming:\n"
+    "                         {text, tokens, stop_reason, n_prompt, timings}\n"
+    "  --verbose              prompt and generation speed (tokens/s) on stderr\n"
+    "\n"
+    "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
+
+#define MAX_STOP_ARGS 16
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int num(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v >= lo && v <= hi)) return 0;
+    *out = v;
+    return 1;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *p = malloc(cap);
+    while (p && (got = fread(p + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n < 2 && n < (64u << 20)) {
+            char *q = realloc(p, cap *= 2);
+            if (!q) { free(p); p = NULL; }
+            else p = q;
+        }
+    }
+    fclose(f);
+    if (p) p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16";
+    const char *stops[MAX_STOP_ARGS];
+    size_t n_stops = 0;
+    double n_predict = 256, threads = 0, ctx = 0, d;
+    int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
+    /* sampler options are collected first and applied over the model's defaults */
+    struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
+        {"--temp", 0, 100, 0, 0},           {"--top-k", 0, 1 << 24, 0, 0},     {"--top-p", 1e-9, 1, 0, 0},
+        {"--min-p", 0, 0.999999, 0, 0},     {"--typical-p", 1e-9, 1, 0, 0},    {"--repeat-penalty", 1e-9, 10, 0, 0},
+        {"--frequency-penalty", -10, 10, 0, 0}, {"--presence-penalty", -10, 10, 0, 0}, {"--repeat-last-n", 0, 65536, 0, 0},
+        {"--seed", 0, 1.8e19, 0, 0},
+    };
+    const size_t n_opt = sizeof opt / sizeof opt[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        }
+        int has = i + 1 < argc, matched = 0;
+        for (size_t k = 0; k < n_opt && !matched; k++)
+            if (!strcmp(a, opt[k].flag)) {
+                if (!has || !num(argv[++i], opt[k].lo, opt[k].hi, &opt[k].v))
+                    return cli_usage_error("run", "%s takes a number from %g to %g", a, opt[k].lo, opt[k].hi);
+                opt[k].set = matched = 1;
+            }
+        if (matched) continue;
+        if ((!strcmp(a, "-p") || !strcmp(a, "--prompt")) && has) prompt = argv[++i];
+        else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && has) file = argv[++i];
+        else if ((!strcmp(a, "-n") || !strcmp(a, "--n-predict")) && has) {
+            if (!num(argv[++i], 0, 1 << 24, &n_predict)) return cli_usage_error("run", "-n takes a count of tokens");
+        } else if (!strcmp(a, "--stop") && has) {
+            if (n_stops == MAX_STOP_ARGS) return cli_usage_error("run", "at most %d --stop strings", MAX_STOP_ARGS);
+            stops[n_stops++] = argv[++i];
+        } else if (!strcmp(a, "--threads") && has) {
+            if (!num(argv[++i], 0, 1024, &threads)) return cli_usage_error("run", "--threads takes 0..1024");
+        } else if (!strcmp(a, "--ctx") && has) {
+            if (!num(argv[++i], 1, 1 << 22, &ctx)) return cli_usage_error("run", "--ctx takes a number of tokens");
+        } else if (!strcmp(a, "--kv") && has) kv = argv[++i];
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--verbose")) verbose = 1;
+        else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
+        else if (!strcmp(a, "--no-bos")) no_bos = 1;
+        else if (a[0] == '-') return cli_usage_error("run", "unknown option or missing value: %s", a);
+        else if (!model) model = a;
+        else return cli_usage_error("run", "one model only (got %s and %s)", model, a);
+    }
+    if (!model) return cli_usage_error("run", "no model given");
+    if (!prompt == !file) return cli_usage_error("run", "give the prompt with -p TEXT or -f FILE (one of them)");
+    if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
+
+    owl_error err = {0};
+    owl_model *m = NULL;
+    owl_tokenizer *tk = NULL;
+    owl_engine *e = NULL;
+    owl_sampler *sm = NULL;
+    owl_stop *stop = NULL;
+    owl_detok_stream *ds = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0, text_len = 0;
+    char *file_text = NULL, *text = NULL;
+    json_t *gen = json_array();
+    int rc = EXIT_OK;
+    if (file && !(file_text = read_file(file, &text_len))) {
+        fprintf(stderr, "owl: %s: %s\n", file, strerror(errno));
+        rc = EXIT_OTHER;
+        goto done;
+    }
+    if (!prompt) prompt = file_text;
+    if (owl_model_open(model, &m, &err) || owl_tokenizer_new(m, &tk, &err)) goto fail;
+    owl_sampler_params sp = owl_sampler_default_params();
+    owl_sampler_model_defaults(m, &sp);
+    for (size_t k = 0; k < n_opt; k++) {
+        if (!opt[k].set) continue;
+        double v = opt[k].v;
+        switch (k) {
+        case 0: sp.temperature = (float)v; break;
+        case 1: sp.top_k = (int)v; break;
+        case 2: sp.top_p = (float)v; break;
+        case 3: sp.min_p = (float)v; break;
+        case 4: sp.typical_p = (float)v; break;
+        case 5: sp.repeat_penalty = (float)v; break;
+        case 6: sp.frequency_penalty = (float)v; break;
+        case 7: sp.presence_penalty = (float)v; break;
+        case 8: sp.penalty_last_n = (int)v; break;
+        default: sp.seed = (uint64_t)v; have_seed = 1; break;
+        }
+    }
+    if (!have_seed) { /* a fresh seed, shown so the run can be repeated */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sp.seed = ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec;
+    }
+    unsigned flags = OWL_TOKENIZE_PARSE_SPECIAL | (no_bos ? 0 : OWL_TOKENIZE_ADD_SPECIAL);
+    if (owl_tokenize(tk, prompt, strlen(prompt), flags, &ids, &n_ids, &err)) goto fail;
+    if (!n_ids) {
+        fprintf(stderr, "owl run: the prompt is empty after tokenizing (and the model adds no BOS): give some text\n");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    owl_engine_params ep = owl_engine_default_params();
+    ep.n_threads = (int)threads;
+    ep.kv_type = !strcmp(kv, "f32") ? OWL_KV_F32 : !strcmp(kv, "q8_0") ? OWL_KV_Q8_0 : OWL_KV_F16;
+    int64_t train = owl_model_get_info(m)->hp.n_ctx_train;
+    ep.n_ctx = ctx ? (int64_t)ctx : train > 0 && train < 4096 ? train : 4096;
+    if ((int64_t)n_ids + (int64_t)n_predict > ep.n_ctx) {
+        fprintf(stderr, "owl run: the prompt is %zu tokens and -n asks for %.0f more, but the context holds %lld: "
+                        "lower -n, shorten the prompt, or raise --ctx (the model was trained for %lld)\n",
+                n_ids, n_predict, (long long)ep.n_ctx, (long long)train);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (owl_engine_new(m, &ep, &e, &err) || owl_sampler_new(&sp, owl_engine_n_vocab(e), &sm, &err) ||
+        owl_stop_new(stops, n_stops, &stop, &err))
+        goto fail;
+    if (!(ds = owl_detok_stream_new(tk, 0))) {
+        rc = EXIT_OTHER;
+        goto done;
+    }
+    /* the prompt, in batches */
+    double t0 = now();
+    int64_t batch = ep.n_batch ? ep.n_batch : (ep.n_ctx < 512 ? ep.n_ctx : 512);
+    int64_t last_row = 0; /* the row whose logits pick the next token */
+    for (size_t at = 0; at < n_ids; at += (size_t)batch) {
+        int64_t k = (int64_t)(n_ids - at) < batch ? (int64_t)(n_ids - at) : batch;
+        owl_batch b = {.n_tokens = k, .tokens = ids + at};
+        if (owl_engine_decode(e, &b, &err)) goto fail;
+        last_row = k - 1;
+    }
+    for (size_t i = 0; i < n_ids; i++) owl_sampler_accept(sm, ids[i]);
+    double t1 = now();
+    const char *reason = "length";
+    size_t out_cap = 256, out_len = 0;
+    text = malloc(out_cap);
+    long n_gen = 0;
+    for (; n_gen < (long)n_predict; n_gen++) {
+        int32_t tok = owl_sampler_sample(sm, owl_engine_logits(e, last_row));
+        last_row = 0;
+        if (!ignore_eos && owl_token_is_eog(tk, tok)) {
+            reason = "eos";
+            break;
+        }
+        owl_sampler_accept(sm, tok);
+        json_array_append_new(gen, json_integer(tok));
+        char *piece = NULL;
+        size_t plen = 0;
+        if (owl_detok_stream_push(ds, tok, &piece, &plen, &err)) goto fail;
+        const char *emit;
+        size_t n_emit;
+        int stopped = owl_stop_push(stop, piece, plen, &emit, &n_emit);
+        free(piece);
+        if (stopped < 0) {
+            rc = EXIT_OTHER;
+            goto done;
+        }
+        if (n_emit) {
+            if (!json) {
+                fwrite(emit, 1, n_emit, stdout);
+                fflush(stdout);
+            }
+            while (out_len + n_emit + 1 > out_cap) text = realloc(text, out_cap *= 2);
+            memcpy(text + out_len, emit, n_emit);
+            out_len += n_emit;
+        }
+        if (stopped) {
+            reason = "stop";
+            n_gen++;
+            break;
+        }
+        if (n_gen + 1 == (long)n_predict) {
+            n_gen++;
+            break;
+        }
+        owl_batch b = {.n_tokens = 1, .tokens = &tok};
+        if (owl_engine_decode(e, &b, &err)) goto fail;
+    }
+    if (strcmp(reason, "stop")) { /* what the matcher and the UTF-8 stream still hold */
+        char *tail = NULL;
+        size_t tl = 0;
+        const char *emit;
+        size_t n_emit;
+        if (!owl_detok_stream_flush(ds, &tail, &tl, &err) && tl) owl_stop_push(stop, tail, tl, &emit, &n_emit);
+        free(tail);
+        owl_stop_flush(stop, &emit, &n_emit);
+        if (n_emit) {
+            if (!json) fwrite(emit, 1, n_emit, stdout);
+            while (out_len + n_emit + 1 > out_cap) text = realloc(text, out_cap *= 2);
+            memcpy(text + out_len, emit, n_emit);
+            out_len += n_emit;
+        }
+    }
+    double t2 = now();
+    if (json) {
+        json_t *o = json_pack("{s:s%, s:O, s:s, s:I, s:{s:f, s:f}, s:I}", "text", text, out_len, "tokens", gen, "stop_reason",
+                              reason, "n_prompt", (json_int_t)n_ids, "timings", "prompt_ms", (t1 - t0) * 1e3, "generation_ms",
+                              (t2 - t1) * 1e3, "seed", (json_int_t)(sp.seed & 0x7fffffffffffffffull));
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        putchar('\n');
+    }
+    fflush(stdout);
+    if (verbose)
+        fprintf(stderr, "owl run: seed %llu; prompt %zu tokens in %.1f ms (%.1f tokens/s); generated %ld tokens in %.1f ms "
+                        "(%.1f tokens/s), stopped by %s\n",
+                (unsigned long long)sp.seed, n_ids, (t1 - t0) * 1e3, (double)n_ids / (t1 - t0), n_gen, (t2 - t1) * 1e3,
+                n_gen / (t2 - t1 > 0 ? t2 - t1 : 1e-9), reason);
+    goto done;
+fail:
+    rc = cli_report_error(&err);
+done:
+    (void)d;
+    json_decref(gen);
+    free(text);
+    free(ids);
+    free(file_text);
+    owl_detok_stream_free(ds);
+    owl_stop_free(stop);
+    owl_sampler_free(sm);
+    owl_engine_free(e);
+    owl_tokenizer_free(tk);
+    owl_model_close(m);
+    return rc;
+}
