@@ -74,10 +74,10 @@ test:
 	$(MAKE) fuzz-short
 	@bash scripts/summary.sh build/check.log build/asan/check.log build/arm-check.log build/fuzz/fuzz.log
 
-# The portable path builds on ARM: the kernels and the engine cross-compiled
+# The portable path builds on ARM: kernels, engine, samplers and tokenizers cross-compiled
 # for aarch64 (compile only; the SIMD files reduce to their portable parts).
 ARM_CC ?= aarch64-linux-gnu-gcc
-ARM_SRC := $(sort $(wildcard src/kernels/*.c src/model/*.c))
+ARM_SRC := $(sort $(wildcard src/kernels/*.c src/model/*.c src/sample/*.c src/tokenizer/*.c))
 arm-check:
 	@mkdir -p build
 	@if ! command -v $(ARM_CC) >/dev/null; then \

@@ -140,9 +140,15 @@ size_t owl_row_bytes(int type, int64_t n) {
 
 void owl_matmul_rows(const owl_kernel_traits *k, const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0,
                      int64_t r1, const void *Xq, size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy) {
-    for (int64_t t = 0; t < n_tok; t++)
-        for (int64_t r = r0; r < r1; r++)
-            k->vec_dot(n_in, &Y[t * ldy + r], (const char *)W + r * w_row_bytes, (const char *)Xq + t * xq_row_bytes);
+    /* a few weight rows stay in L1 while every token's activations stream by:
+       the weights are read from memory once per batch, not once per token */
+    enum { ROWS = 4 };
+    for (int64_t rb = r0; rb < r1; rb += ROWS) {
+        int64_t re = rb + ROWS < r1 ? rb + ROWS : r1;
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t r = rb; r < re; r++)
+                k->vec_dot(n_in, &Y[t * ldy + r], (const char *)W + r * w_row_bytes, (const char *)Xq + t * xq_row_bytes);
+    }
 }
 
 void owl_quantize_activations(int type, const float *x, void *dst, int64_t n) {
