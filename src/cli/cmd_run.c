@@ -36,7 +36,9 @@ static const char usage[] =
     "  --threads N            worker threads (default: all cores)\n"
     "  --kv f16|f32|q8_0      KV cache type (default f16)\n"
     "  --json                 print one JSON object at the end instead of streaming:\n"
-    "                         {text, tokens, stop_reason, n_prompt, timings}\n"
+    "                         {text, tokens, stop_reason, n_prompt, timings, seed}\n"
+    "  --logprobs N           with --json: each token's log-probability and the N (0..20)\n"
+    "                         most likely alternatives, from the model's own distribution\n"
     "  --verbose              prompt and generation speed (tokens/s) on stderr\n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
@@ -81,7 +83,7 @@ int cmd_run(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16";
     const char *stops[MAX_STOP_ARGS];
     size_t n_stops = 0;
-    double n_predict = 256, threads = 0, ctx = 0, d;
+    double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1, d;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
@@ -116,6 +118,8 @@ int cmd_run(int argc, char **argv) {
             if (!num(argv[++i], 0, 1024, &threads)) return cli_usage_error("run", "--threads takes 0..1024");
         } else if (!strcmp(a, "--ctx") && has) {
             if (!num(argv[++i], 1, 1 << 22, &ctx)) return cli_usage_error("run", "--ctx takes a number of tokens");
+        } else if (!strcmp(a, "--logprobs") && has) {
+            if (!num(argv[++i], 0, 20, &n_logprobs)) return cli_usage_error("run", "--logprobs takes 0..20");
         } else if (!strcmp(a, "--kv") && has) kv = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
@@ -128,6 +132,7 @@ int cmd_run(int argc, char **argv) {
     if (!model) return cli_usage_error("run", "no model given");
     if (!prompt == !file) return cli_usage_error("run", "give the prompt with -p TEXT or -f FILE (one of them)");
     if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
+    if (n_logprobs >= 0 && !json) return cli_usage_error("run", "--logprobs goes with --json");
 
     owl_error err = {0};
     owl_model *m = NULL;
@@ -139,7 +144,7 @@ int cmd_run(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n_ids = 0, text_len = 0;
     char *file_text = NULL, *text = NULL;
-    json_t *gen = json_array();
+    json_t *gen = json_array(), *lps = json_array();
     int rc = EXIT_OK;
     if (file && !(file_text = read_file(file, &text_len))) {
         fprintf(stderr, "owl: %s: %s\n", file, strerror(errno));
@@ -214,8 +219,18 @@ int cmd_run(int argc, char **argv) {
     text = malloc(out_cap);
     long n_gen = 0;
     for (; n_gen < (long)n_predict; n_gen++) {
-        int32_t tok = owl_sampler_sample(sm, owl_engine_logits(e, last_row));
+        const float *logits = owl_engine_logits(e, last_row);
+        int32_t tok = owl_sampler_sample(sm, logits);
         last_row = 0;
+        if (n_logprobs >= 0) {
+            owl_token_logprob top[20];
+            float lp;
+            owl_logprobs(logits, owl_engine_n_vocab(e), tok, (int)n_logprobs, top, &lp);
+            json_t *alts = json_array();
+            for (int k = 0; k < (int)n_logprobs; k++)
+                json_array_append_new(alts, json_pack("{s:i, s:f}", "id", top[k].id, "logprob", (double)top[k].logprob));
+            json_array_append_new(lps, json_pack("{s:i, s:f, s:o}", "id", tok, "logprob", (double)lp, "top", alts));
+        }
         if (!ignore_eos && owl_token_is_eog(tk, tok)) {
             reason = "eos";
             break;
@@ -274,6 +289,7 @@ int cmd_run(int argc, char **argv) {
         json_t *o = json_pack("{s:s%, s:O, s:s, s:I, s:{s:f, s:f}, s:I}", "text", text, out_len, "tokens", gen, "stop_reason",
                               reason, "n_prompt", (json_int_t)n_ids, "timings", "prompt_ms", (t1 - t0) * 1e3, "generation_ms",
                               (t2 - t1) * 1e3, "seed", (json_int_t)(sp.seed & 0x7fffffffffffffffull));
+        if (o && n_logprobs >= 0) json_object_set(o, "logprobs", lps);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s) puts(s);
         free(s);
@@ -293,6 +309,7 @@ fail:
 done:
     (void)d;
     json_decref(gen);
+    json_decref(lps);
     free(text);
     free(ids);
     free(file_text);

@@ -50,6 +50,14 @@ c=$("$OWL" run "$M" -p "Once upon a time" --temp 1 --seed 8 -n 40)
 const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 if (j.tokens.length !== 12 || j.stop_reason !== "length" || j.n_prompt !== 5 || typeof j.text !== "string" ||
     !j.text.startsWith(", there was")) process.exit(1);' "$tmp/j" && ok || bad "--json: $(cat "$tmp/j")"
+# logprobs: the greedy token is the most likely one, and the numbers are log-probabilities
+"$OWL" run "$M" -p "Once upon a time" --temp 0 -n 5 --json --logprobs 3 > "$tmp/j" && node -e '
+const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const ok = j.logprobs.length === 5 && j.logprobs.every((s, i) => s.id === j.tokens[i] && s.top.length === 3 &&
+  s.top[0].id === s.id && Math.abs(s.top[0].logprob - s.logprob) < 1e-6 && s.logprob <= 0 &&
+  s.top[0].logprob >= s.top[1].logprob && s.top[1].logprob >= s.top[2].logprob);
+if (!ok) process.exit(1);' "$tmp/j" && ok || bad "--logprobs: $(head -c 400 "$tmp/j")"
+expect_status 2 "$OWL" run "$M" -p x --logprobs 3
 "$OWL" run "$M" -p "Once" -n 4 --verbose >/dev/null 2>"$tmp/err" && grep -q "tokens/s" "$tmp/err" && ok || bad "--verbose: $(cat "$tmp/err")"
 
 echo "cli_run: $pass passed, $fail failed"
