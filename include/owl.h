@@ -375,6 +375,37 @@ void owl_sampler_model_defaults(const owl_model *m, owl_sampler_params *p);
    (<|eot_id|>, <|im_end|>, <end_of_turn>, <|endoftext|>, ...). */
 int owl_token_is_eog(const owl_tokenizer *t, int32_t id);
 
+/* ---- benchmarks ------------------------------------------------------------
+ * Speed as a fraction of what the machine allows: owl_bench_machine measures
+ * the ceilings, owl_bench_model the model's tokens/s and what each token
+ * costs (bytes of weights read, FLOPs). */
+typedef struct owl_bench_params {
+    int64_t n_prompt, n_gen; /* pp: one batch of n_prompt tokens; tg: n_gen single steps */
+    int n_threads;           /* 0: all cores */
+    int reps;                /* repetitions after one warm-up */
+    int kv_type;             /* owl_kv_type */
+} owl_bench_params;
+
+typedef struct owl_bench_result {
+    double pp_tokens_per_s, pp_sd, tg_tokens_per_s, tg_sd;
+    uint64_t bytes_per_token; /* weights one generated token reads */
+    double flops_per_token;   /* 2 x the matrix parameters a token passes through */
+    int n_threads;
+    const char *isa;          /* the kernel set used */
+} owl_bench_result;
+
+owl_status owl_bench_model(const owl_model *m, const owl_bench_params *p, owl_bench_result *r, owl_error *err);
+
+typedef struct owl_machine_limits {
+    double read_bytes_per_s;  /* streaming read over 1 GiB per thread */
+    double fma_flops;         /* F32 FMA peak */
+    double int8_ops;          /* int8 dot-product peak (VNNI; 0 without it) */
+    int n_threads;
+    const char *isa;
+} owl_machine_limits;
+
+owl_status owl_bench_machine(int n_threads, owl_machine_limits *out, owl_error *err);
+
 #ifdef __cplusplus
 }
 #endif
