@@ -173,7 +173,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni_avx512
     __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(v0, v1), _mm512_add_epi32(v2, v3)),
                                  _mm512_add_epi32(_mm512_add_epi32(v4, v5), _mm512_add_epi32(v6, v7)));
     s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(v8, v9), _mm512_add_epi32(v10, v11)));
-    return (double)_mm512_reduce_add_epi32(s);
+    uint32_t lanes[16], sum = 0; /* the chains wrap around: sum as unsigned */
+    _mm512_storeu_si512(lanes, s);
+    for (int i = 0; i < 16; i++) sum += lanes[i];
+    return (double)sum;
 }
 #endif
 
