@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ static const char usage[] =
     "                         penalties over the last N tokens (defaults 1, 0, 0, 64)\n"
     "  --seed S               random seed (default: a new one each run; --verbose shows it)\n"
     "  --stop TEXT            stop before this text (may repeat); the stop text is not printed\n"
+    "  --json-schema F        the output must be JSON matching the JSON Schema in file F\n"
+    "                         (generation ends when the value is complete)\n"
     "  --ignore-eos           do not stop at the end-of-generation token\n"
     "  --no-bos               do not add the model's BOS token\n"
     "  --ctx N                context size (default: min(training context, 4096));\n"
@@ -80,7 +83,7 @@ static char *read_file(const char *path, size_t *len) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16";
+    const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16", *schema_file = NULL;
     const char *stops[MAX_STOP_ARGS];
     size_t n_stops = 0;
     double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1, d;
@@ -120,7 +123,8 @@ int cmd_run(int argc, char **argv) {
             if (!num(argv[++i], 1, 1 << 22, &ctx)) return cli_usage_error("run", "--ctx takes a number of tokens");
         } else if (!strcmp(a, "--logprobs") && has) {
             if (!num(argv[++i], 0, 20, &n_logprobs)) return cli_usage_error("run", "--logprobs takes 0..20");
-        } else if (!strcmp(a, "--kv") && has) kv = argv[++i];
+        } else if (!strcmp(a, "--json-schema") && has) schema_file = argv[++i];
+        else if (!strcmp(a, "--kv") && has) kv = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
@@ -141,6 +145,11 @@ int cmd_run(int argc, char **argv) {
     owl_sampler *sm = NULL;
     owl_stop *stop = NULL;
     owl_detok_stream *ds = NULL;
+    owl_json_schema *schema = NULL;
+    owl_json_match *match = NULL;
+    owl_token_trie *trie = NULL;
+    uint8_t *allowed = NULL;
+    float *masked = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0, text_len = 0;
     char *file_text = NULL, *text = NULL;
@@ -198,6 +207,23 @@ int cmd_run(int argc, char **argv) {
     if (owl_engine_new(m, &ep, &e, &err) || owl_sampler_new(&sp, owl_engine_n_vocab(e), &sm, &err) ||
         owl_stop_new(stops, n_stops, &stop, &err))
         goto fail;
+    if (schema_file) {
+        size_t sl = 0;
+        char *st = read_file(schema_file, &sl);
+        if (!st) {
+            fprintf(stderr, "owl: %s: %s\n", schema_file, strerror(errno));
+            rc = EXIT_OTHER;
+            goto done;
+        }
+        owl_status s2 = owl_json_schema_compile(st, &schema, &err);
+        free(st);
+        int64_t V = owl_engine_n_vocab(e);
+        if (s2 || owl_json_match_new(schema, &match, &err) || owl_token_trie_new(tk, V, &trie, &err)) goto fail;
+        if (!(allowed = malloc((size_t)V)) || !(masked = malloc((size_t)V * sizeof *masked))) {
+            rc = EXIT_OTHER;
+            goto done;
+        }
+    }
     if (!(ds = owl_detok_stream_new(tk, 0))) {
         rc = EXIT_OTHER;
         goto done;
@@ -220,7 +246,23 @@ int cmd_run(int argc, char **argv) {
     long n_gen = 0;
     for (; n_gen < (long)n_predict; n_gen++) {
         const float *logits = owl_engine_logits(e, last_row);
-        int32_t tok = owl_sampler_sample(sm, logits);
+        const float *choose = logits;
+        if (match) { /* only the tokens that keep the output inside the schema */
+            int64_t V = owl_engine_n_vocab(e);
+            if (!owl_json_match_allowed(match, trie, allowed)) {
+                fprintf(stderr, "owl run: no token continues the JSON here (the vocabulary cannot spell what the schema needs)\n");
+                rc = EXIT_INPUT;
+                goto done;
+            }
+            for (int64_t v = 0; v < V; v++) masked[v] = allowed[v] ? logits[v] : -INFINITY;
+            choose = masked;
+        }
+        int32_t tok = owl_sampler_sample(sm, choose);
+        if (match && !owl_token_is_eog(tk, tok)) {
+            size_t pl;
+            const char *pb = owl_token_piece(tk, tok, &pl);
+            owl_json_match_feed(match, pb, pl);
+        }
         last_row = 0;
         if (n_logprobs >= 0) {
             owl_token_logprob top[20];
@@ -314,6 +356,11 @@ done:
     free(ids);
     free(file_text);
     owl_detok_stream_free(ds);
+    owl_json_match_free(match);
+    owl_json_schema_free(schema);
+    owl_token_trie_free(trie);
+    free(allowed);
+    free(masked);
     owl_stop_free(stop);
     owl_sampler_free(sm);
     owl_engine_free(e);

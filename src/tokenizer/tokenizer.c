@@ -326,3 +326,12 @@ int owl_token_is_eog(const owl_tokenizer *t, int32_t id) {
         if (t->len[id] == strlen(eog_texts[i]) && !memcmp(t->text[id], eog_texts[i], t->len[id])) return 1;
     return 0;
 }
+
+const char *owl_token_piece(const owl_tokenizer *t, int32_t id, size_t *len) {
+    if (!t || id < 0 || (size_t)id >= t->n_vocab) return NULL;
+    const char *p;
+    size_t n;
+    tok_piece(t, id, 0, &p, &n);
+    if (len) *len = n;
+    return p;
+}

@@ -58,6 +58,20 @@ const ok = j.logprobs.length === 5 && j.logprobs.every((s, i) => s.id === j.toke
   s.top[0].logprob >= s.top[1].logprob && s.top[1].logprob >= s.top[2].logprob);
 if (!ok) process.exit(1);' "$tmp/j" && ok || bad "--logprobs: $(head -c 400 "$tmp/j")"
 expect_status 2 "$OWL" run "$M" -p x --logprobs 3
+# --json-schema: the streamed text is JSON of the schema's shape, and generation ends with it
+cat > "$tmp/schema.json" <<'SCHEMA'
+{"type": "object", "properties": {"hero": {"type": "string", "maxLength": 16}, "age": {"type": "integer"},
+ "friends": {"type": "array", "items": {"type": "string", "maxLength": 8}, "maxItems": 2}}, "required": ["hero", "age"]}
+SCHEMA
+for seed in 1 2 3; do
+  "$OWL" run "$M" -p "Once upon a time" --json-schema "$tmp/schema.json" -n 300 --seed $seed > "$tmp/o" 2>"$tmp/err" && node -e '
+const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const ok = typeof j.hero === "string" && [...j.hero].length <= 16 && Number.isInteger(j.age) && Array.isArray(j.friends) &&
+  j.friends.length <= 2 && j.friends.every((f) => typeof f === "string" && [...f].length <= 8) && Object.keys(j).length === 3;
+if (!ok) process.exit(1);' "$tmp/o" && ok || bad "--json-schema seed $seed: $(cat "$tmp/o") $(head -c 200 "$tmp/err")"
+done
+echo '{"$ref": "#/$defs/missing"}' > "$tmp/bad.json"
+expect_status 1 "$OWL" run "$M" -p x --json-schema "$tmp/bad.json"
 "$OWL" run "$M" -p "Once" -n 4 --verbose >/dev/null 2>"$tmp/err" && grep -q "tokens/s" "$tmp/err" && ok || bad "--verbose: $(cat "$tmp/err")"
 
 echo "cli_run: $pass passed, $fail failed"
