@@ -32,6 +32,7 @@ static const char usage[] =
     "  --stop TEXT            stop before this text (may repeat); the stop text is not printed\n"
     "  --json-schema F        the output must be JSON matching the JSON Schema in file F\n"
     "                         (generation ends when the value is complete)\n"
+    "  --logit-bias ID=B      add B to token ID's logit (may repeat; B may be -inf to ban it)\n"
     "  --ignore-eos           do not stop at the end-of-generation token\n"
     "  --no-bos               do not add the model's BOS token\n"
     "  --ctx N                context size (default: min(training context, 4096));\n"
@@ -47,6 +48,7 @@ static const char usage[] =
     "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
 
 #define MAX_STOP_ARGS 16
+#define MAX_BIAS_ARGS 64
 
 static double now(void) {
     struct timespec ts;
@@ -85,6 +87,8 @@ static char *read_file(const char *path, size_t *len) {
 int cmd_run(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16", *schema_file = NULL;
     const char *stops[MAX_STOP_ARGS];
+    owl_logit_bias biases[MAX_BIAS_ARGS];
+    int n_biases = 0;
     size_t n_stops = 0;
     double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1, d;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
@@ -123,6 +127,17 @@ int cmd_run(int argc, char **argv) {
             if (!num(argv[++i], 1, 1 << 22, &ctx)) return cli_usage_error("run", "--ctx takes a number of tokens");
         } else if (!strcmp(a, "--logprobs") && has) {
             if (!num(argv[++i], 0, 20, &n_logprobs)) return cli_usage_error("run", "--logprobs takes 0..20");
+        } else if (!strcmp(a, "--logit-bias") && has) {
+            const char *v = argv[++i], *eq = strchr(v, '=');
+            char *end;
+            errno = 0;
+            long id = strtol(v, &end, 10);
+            if (n_biases == MAX_BIAS_ARGS || !eq || end != eq || id < 0 || id > INT32_MAX || errno)
+                return cli_usage_error("run", "--logit-bias takes ID=BIAS, e.g. 13=-inf or 278=2.5 (at most %d)", MAX_BIAS_ARGS);
+            float b = !strcmp(eq + 1, "-inf") ? -INFINITY : strtof(eq + 1, &end);
+            if (!strcmp(eq + 1, "-inf")) end = (char *)eq + 5;
+            if (*end || isnan(b)) return cli_usage_error("run", "--logit-bias %s: the bias is not a number", v);
+            biases[n_biases++] = (owl_logit_bias){(int32_t)id, b};
         } else if (!strcmp(a, "--json-schema") && has) schema_file = argv[++i];
         else if (!strcmp(a, "--kv") && has) kv = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
@@ -180,6 +195,8 @@ int cmd_run(int argc, char **argv) {
         default: sp.seed = (uint64_t)v; have_seed = 1; break;
         }
     }
+    sp.n_logit_bias = n_biases;
+    sp.logit_bias = biases;
     if (!have_seed) { /* a fresh seed, shown so the run can be repeated */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -39,6 +39,11 @@ got=$("$OWL" run "$M" -p "Once upon a time" --temp 0 -n 30 --stop "Lily")
 got=$("$OWL" run "$M" -p "Once upon a time" --temp 0 -n 30 --stop "girl na" --stop "zzz")
 [ "$got" = ", there was a little " ] && ok || bad "--stop across tokens: '$got'"
 
+# logit bias: banning the first greedy token (432, ",") changes the text; an id past the vocabulary is refused
+got=$("$OWL" run "$M" -p "Once upon a time" --temp 0 -n 5 --logit-bias 432=-inf)
+[ -n "$got" ] && [ "${got:0:1}" != "," ] && ok || bad "--logit-bias 432=-inf: '$got'"
+expect_status 2 "$OWL" run "$M" -p x --logit-bias 5000=1
+expect_status 2 "$OWL" run "$M" -p x --logit-bias 5=abc
 # seeded sampling: the same text every run and at 1 or 2 threads
 a=$("$OWL" run "$M" -p "Once upon a time" --temp 1 --seed 7 -n 40 --threads 1)
 b=$("$OWL" run "$M" -p "Once upon a time" --temp 1 --seed 7 -n 40 --threads 2)
