@@ -3,20 +3,7 @@
 # sane values (positive rates and fractions; a 1 MB model is served from the
 # caches, so its "fraction of DRAM bandwidth" may pass 1), the bytes a token reads
 # equal to the model's matrices). Speed itself is never asserted here.
-set -u
-OWL=${OWL_BIN:-build/owl}
-S=${OWL_SHARED:-../shared}
-[ -f "$S/README.md" ] || { echo "FATAL: ground truth not found at $S"; exit 3; }
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-M="$S/models/stories260K/stories260K.gguf"
-expect_status() { # want cmd...
-  local want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc (want $want): $* :: $(head -c 300 "$tmp/err")"; fi
-}
+source "$(dirname "$0")/../cli_common.bash"
 expect_status 0 "$OWL" bench --help
 grep -q -- "--machine" "$tmp/out" && ok || bad "bench --help mentions --machine"
 expect_status 2 "$OWL" bench
@@ -33,5 +20,4 @@ const ok = j.runs.length === 1 && r.threads === 1 && r.machine.read_gb_per_s > 0
   m.tg_fraction_of_bandwidth > 0 && m.pp_fraction_of_peak > 0 && m.pp_fraction_of_peak < 1.5 &&
   m.pp_peak === "fma" && j.peak_rss_kb > 0;
 if (!ok) { console.error(JSON.stringify(j)); process.exit(1); }' "$tmp/j" "$want_bytes" && ok || bad "bench --json: $(head -c 600 "$tmp/j") $(head -c 300 "$tmp/err")"
-echo "cli_bench: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_bench

@@ -2,20 +2,7 @@
 # `owl logits` as outside checks use it: the logits file has n_ids x n_vocab
 # float32 values and its rows match llama.cpp's (stories260K ref/once.f32),
 # --greedy prints the golden ids, --json, and the exit statuses.
-set -u
-OWL=${OWL_BIN:-build/owl}
-S=${OWL_SHARED:-../shared}
-[ -f "$S/README.md" ] || { echo "FATAL: ground truth not found at $S"; exit 3; }
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-M="$S/models/stories260K/stories260K.gguf"
-expect_status() { # want cmd...
-  local want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc (want $want): $* :: $(head -c 300 "$tmp/err")"; fi
-}
+source "$(dirname "$0")/../cli_common.bash"
 
 expect_status 0 "$OWL" logits --help
 grep -q -- "--greedy" "$tmp/out" && ok || bad "logits --help mentions --greedy"
@@ -51,5 +38,4 @@ got=$("$OWL" logits "$S/models/stories260K/hf" --ids 1 --greedy 20 --kv f32)
 const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 if (j.n_vocab !== 512 || j.n_ids !== 1 || JSON.stringify(j.greedy) !== JSON.stringify([403, 407, 261])) process.exit(1);' "$tmp/j" && ok || bad "--json: $(cat "$tmp/j")"
 
-echo "cli_logits: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_logits

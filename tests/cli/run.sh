@@ -2,20 +2,7 @@
 # `owl run` as a user meets it: greedy text equal to llama2.c's golden story,
 # stop strings cut across token boundaries, seeded sampling repeatable across
 # runs and thread counts, --json, a prompt that does not fit, bad usage.
-set -u
-OWL=${OWL_BIN:-build/owl}
-S=${OWL_SHARED:-../shared}
-[ -f "$S/README.md" ] || { echo "FATAL: ground truth not found at $S"; exit 3; }
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-M="$S/models/stories260K/stories260K.gguf"
-expect_status() { # want cmd...
-  local want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc (want $want): $* :: $(head -c 300 "$tmp/err")"; fi
-}
+source "$(dirname "$0")/../cli_common.bash"
 
 expect_status 0 "$OWL" run --help
 grep -q -- "--stop" "$tmp/out" && ok || bad "run --help mentions --stop"
@@ -79,5 +66,4 @@ echo '{"$ref": "#/$defs/missing"}' > "$tmp/bad.json"
 expect_status 1 "$OWL" run "$M" -p x --json-schema "$tmp/bad.json"
 "$OWL" run "$M" -p "Once" -n 4 --verbose >/dev/null 2>"$tmp/err" && grep -q "tokens/s" "$tmp/err" && ok || bad "--verbose: $(cat "$tmp/err")"
 
-echo "cli_run: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_run
