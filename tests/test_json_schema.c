@@ -57,6 +57,13 @@ static void test_matcher(void) {
           verdict(s, "{\"a\":true,\"b\":[1,2,3]}") == 0 && verdict(s, "{\"a\":1,\"b\":[1]}") == 0, "order, presence, bounds, types");
     CHECK(verdict(s, "{\"a\":true,\"b\":[1]} ") == 0, "nothing after the value");
     owl_json_schema_free(s);
+    s = compile("{\"type\": \"array\", \"items\": {\"enum\": [1, 12, \"a\", \"a\"]}}");
+    CHECK(verdict(s, "[1,12,1]") == 1 && verdict(s, "[12,1]") == 1 && verdict(s, "[\"a\"]") == 1 && verdict(s, "[123]") == 0,
+          "literals that prefix one another, and duplicates");
+    owl_json_schema_free(s);
+    s = compile("{\"enum\": [1, 12]}");
+    CHECK(verdict(s, "1") == 1 && verdict(s, "12") == 1 && verdict(s, "13") == 0);
+    owl_json_schema_free(s);
     owl_error err = {0};
     owl_json_schema *bad = NULL;
     CHECK(owl_json_schema_compile("{\"$ref\": \"#/$defs/none\"}", &bad, &err) == OWL_ERR_INPUT && strstr(err.message, "$ref"), "%s", err.message);

@@ -290,6 +290,27 @@ static int push(owl_json_match *m, frame f) {
 }
 
 static int feed(owl_json_match *m, unsigned char ch);
+static int value_done(owl_json_match *m);
+
+/* every literal still alive in the top F_LIT frame ends at its position */
+static int lit_finished(const owl_json_match *m) {
+    const frame *f = &m->f[m->depth - 1];
+    int n = f->node < 0 ? 3 : f->is_key ? m->s->nodes[f->node].n_props : m->s->nodes[f->node].n_enum;
+    for (int k = 0; k < n; k++)
+        if ((f->alive >> k & 1) && lit_of(m, f, k)[f->pos] != '\0') return 0;
+    return 1;
+}
+
+/* the top F_LIT frame is complete: a key is followed by its value, a value is done */
+static int finish_lit(owl_json_match *m) {
+    const frame *f = &m->f[m->depth - 1];
+    int is_key = f->is_key, node = f->node;
+    m->depth--;
+    if (!is_key) return value_done(m);
+    frame *o = &m->f[m->depth - 1];
+    o->phase = 1;
+    return push(m, (frame){F_VALUE, 0, 0, (int16_t)m->s->nodes[node].prop[o->count - 1], 0, 0, 0, 0});
+}
 
 /* a value of node n is complete: tell the frame below */
 static int value_done(owl_json_match *m) {
@@ -312,13 +333,7 @@ static int start_value(owl_json_match *m, int node, unsigned char ch) {
         if (!f.alive) return 0;
         f.pos = 1;
         if (!push(m, f)) return 0;
-        /* a one-byte literal is already complete */
-        for (int k = 0; k < nd->n_enum; k++)
-            if ((f.alive >> k & 1) && nd->lit[k][1] == '\0' && f.alive == (1ull << k)) {
-                m->depth--;
-                return value_done(m);
-            }
-        return 1;
+        return lit_finished(m) ? finish_lit(m) : 1; /* a one-byte literal is already complete */
     }
     unsigned t = nd->types;
     if (ch == '"' && (t & T_STR)) return push(m, (frame){F_STRING, 0, 0, (int16_t)node, 0, 0, 0, 0});
@@ -377,25 +392,27 @@ static int feed(owl_json_match *m, unsigned char ch) {
             return start_value(m, node, ch);
         }
     case F_LIT: {
-        uint64_t alive = 0;
         int n = f->node < 0 ? 3 : f->is_key ? m->s->nodes[f->node].n_props : m->s->nodes[f->node].n_enum;
-        for (int k = 0; k < n; k++)
-            if ((f->alive >> k & 1) && (unsigned char)lit_of(m, f, k)[f->pos] == ch) alive |= 1ull << k;
-        if (!alive) return 0;
-        f->alive = alive;
-        f->pos++;
-        for (int k = 0; k < n; k++)
-            if ((alive >> k & 1) && lit_of(m, f, k)[f->pos] == '\0' && alive == (1ull << k)) {
-                int is_key = f->is_key, node = f->node;
-                m->depth--;
-                if (is_key) { /* then the property's value */
-                    frame *o = &m->f[m->depth - 1];
-                    o->phase = 1;
-                    return push(m, (frame){F_VALUE, 0, 0, (int16_t)m->s->nodes[node].prop[o->count - 1], 0, 0, 0, 0});
-                }
-                return value_done(m);
-            }
-        return 1;
+        uint64_t next = 0;
+        int ended = 0; /* an alive literal already ended before this byte */
+        for (int k = 0; k < n; k++) {
+            if (!(f->alive >> k & 1)) continue;
+            unsigned char want = (unsigned char)lit_of(m, f, k)[f->pos];
+            if (!want) ended = 1;
+            else if (want == ch) next |= 1ull << k;
+        }
+        if (next) {
+            f->alive = next;
+            f->pos++;
+            return lit_finished(m) ? finish_lit(m) : 1;
+        }
+        if (!ended) return 0;
+        /* "1" of enum [1, 12] followed by ',': the shorter literal was the value */
+        if (f->is_key) return 0;
+        m->depth--;
+        if (!m->depth) return 0; /* nothing may follow a complete top-level value */
+        value_done(m);
+        return feed(m, ch);
     }
     case F_STRING: {
         const snode *nd = &m->s->nodes[f->node];
@@ -494,6 +511,11 @@ int owl_json_match_feed(owl_json_match *m, const char *bytes, size_t n) {
 
 int owl_json_match_complete(const owl_json_match *m) {
     if (m->done) return 1;
+    if (m->depth == 1 && m->f[0].kind == F_LIT) { /* a literal that could still grow but may end here */
+        const frame *f = &m->f[0];
+        for (int k = 0; k < (f->node < 0 ? 3 : m->s->nodes[f->node].n_enum); k++)
+            if ((f->alive >> k & 1) && lit_of(m, f, k)[f->pos] == '\0') return 1;
+    }
     /* a top-level number ends where the text ends */
     if (m->depth == 1 && m->f[0].kind == F_NUMBER) {
         int ph = m->f[0].phase;
