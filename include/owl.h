@@ -430,6 +430,14 @@ int64_t owl_json_match_allowed(const owl_json_match *m, const owl_token_trie *t,
 /* The bytes token id adds to a text in the middle of it. */
 const char *owl_token_piece(const owl_tokenizer *t, int32_t id, size_t *len);
 
+/* ---- synthetic models ---------------------------------------------------------
+ * Random-weight models of real shapes (TinyLlama-1.1B, Llama-3.2-1B, Qwen3-0.6B,
+ * stories110M, a small MoE, a tiny test model) in a given weight type, with a
+ * synthetic SentencePiece vocabulary: for benchmarks without downloads. */
+owl_status owl_synth(const char *shape, int dtype, uint64_t seed, const char *path, owl_error *err);
+/* The i-th shape's name (NULL past the last) and a description. */
+const char *owl_synth_shapes(size_t i, const char **description);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@ static const verb_entry verbs[] = {
     {"tokenize", cmd_tokenize, "turn text into token ids"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
     {"run", cmd_run, "generate text from a prompt, streamed as it comes"},
+    {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
 };
