@@ -185,7 +185,7 @@ static void test_fast_vs_reference(void) {
         fast += k->vec_dot != r->vec_dot;
         for (int trial = 0; trial < 40; trial++, shapes++) {
             int64_t blocks = 1 + rand() % 40, n = r->block_size == 1 ? 1 + rand() % 700 : blocks * r->block_size;
-            int64_t rows = 1 + rand() % 5, toks = 1 + rand() % 3;
+            int64_t rows = 1 + rand() % 9, toks = 1 + rand() % 9;
             size_t wb = owl_row_bytes(r->type, n), xb = owl_row_bytes(kq->type, n);
             uint8_t *w = malloc(wb * (size_t)rows), *xq = malloc(xb * (size_t)toks);
             float *x = malloc((size_t)n * 4), *y0 = malloc((size_t)(rows * toks) * 4), *y1 = malloc((size_t)(rows * toks) * 4);
@@ -220,6 +220,40 @@ static void test_fast_vs_reference(void) {
     if (strcmp(owl_kernels_isa(), "scalar")) CHECK(fast == 14, "%s paths for every weight type: %d", owl_kernels_isa(), fast);
 }
 
+/* The tiled kernels give exactly what the per-row kernel gives, for every
+   tile edge (rows and tokens not multiples of 4). */
+static void test_gemm_bit_identical(void) {
+    static const int types[] = {OWL_Q8_0, OWL_Q4_0};
+    srand(5);
+    int checked = 0;
+    for (size_t c = 0; c < 2; c++) {
+        const owl_kernel_traits *k = owl_kernels_get(types[c]), *kq = owl_kernels_get_reference(OWL_Q8_0);
+        if (!k->gemm) continue; /* this CPU has no tiled kernel for it */
+        for (int trial = 0; trial < 30; trial++) {
+            int64_t n = 32 * (1 + rand() % 20), rows = 1 + rand() % 13, toks = 4 + rand() % 11;
+            size_t wb = owl_row_bytes(k->type, n), xb = owl_row_bytes(OWL_Q8_0, n);
+            uint8_t *w = malloc(wb * (size_t)rows), *xq = malloc(xb * (size_t)toks);
+            float *x = malloc((size_t)n * 4), *y0 = malloc((size_t)(rows * toks) * 4), *y1 = malloc((size_t)(rows * toks) * 4);
+            for (int64_t r = 0; r < rows; r++) {
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((double)rand() / RAND_MAX - 0.5) * (float)(r + 1);
+                owl_kernels_get_reference(k->type)->from_float(x, w + r * wb, n);
+            }
+            for (int64_t t = 0; t < toks; t++) {
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((double)rand() / RAND_MAX - 0.5);
+                kq->from_float(x, xq + t * xb, n);
+            }
+            owl_matmul_rows(k, w, wb, n, 0, rows, xq, xb, toks, y0, rows); /* takes the tiled path */
+            for (int64_t t = 0; t < toks; t++)
+                for (int64_t r = 0; r < rows; r++) k->vec_dot(n, &y1[t * rows + r], w + r * wb, xq + t * xb);
+            CHECK(!memcmp(y0, y1, (size_t)(rows * toks) * 4), "%s %lld x %lld x %lld: tiled differs from per-row", k->name,
+                  (long long)rows, (long long)n, (long long)toks);
+            checked++;
+            free(w); free(xq); free(x); free(y0); free(y1);
+        }
+    }
+    printf("tiled kernels: %d shapes bit-identical to the per-row kernels\n", checked);
+}
+
 int main(void) {
     RUN(test_dequant_models);
     RUN(test_dequant_synth);
@@ -227,5 +261,6 @@ int main(void) {
     RUN(test_quantize_synth);
     RUN(test_vec_dot_vs_dequant);
     RUN(test_fast_vs_reference);
+    RUN(test_gemm_bit_identical);
     DONE("test_kernels");
 }

@@ -49,22 +49,22 @@ static void bf16_vec_dot(int64_t n, float *s, const void *x, const void *y) {
 }
 
 static const owl_kernel_traits reference_table[] = {
-    {OWL_F32, "F32", 1, 4, OWL_F32, f32_to_float, f32_from_float, f32_vec_dot},
-    {OWL_F16, "F16", 1, 2, OWL_F16, owl_f16_to_float, f16_from_float, f16_vec_dot},
-    {OWL_BF16, "BF16", 1, 2, OWL_BF16, owl_bf16_to_float, bf16_from_float, bf16_vec_dot},
-    {OWL_Q4_0, "Q4_0", 32, sizeof(block_q4_0), OWL_Q8_0, owl_q4_0_to_float, owl_q4_0_from_float, owl_vec_dot_q4_0_q8_0},
-    {OWL_Q4_1, "Q4_1", 32, sizeof(block_q4_1), OWL_Q8_1, owl_q4_1_to_float, owl_q4_1_from_float, owl_vec_dot_q4_1_q8_1},
-    {OWL_Q5_0, "Q5_0", 32, sizeof(block_q5_0), OWL_Q8_0, owl_q5_0_to_float, owl_q5_0_from_float, owl_vec_dot_q5_0_q8_0},
-    {OWL_Q5_1, "Q5_1", 32, sizeof(block_q5_1), OWL_Q8_1, owl_q5_1_to_float, owl_q5_1_from_float, owl_vec_dot_q5_1_q8_1},
-    {OWL_Q8_0, "Q8_0", 32, sizeof(block_q8_0), OWL_Q8_0, owl_q8_0_to_float, owl_q8_0_from_float, owl_vec_dot_q8_0_q8_0},
-    {OWL_Q8_1, "Q8_1", 32, sizeof(block_q8_1), OWL_Q8_1, owl_q8_1_to_float, owl_q8_1_from_float, NULL},
-    {OWL_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), OWL_Q8_K, owl_q2_K_to_float, NULL, owl_vec_dot_q2_K_q8_K},
-    {OWL_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), OWL_Q8_K, owl_q3_K_to_float, NULL, owl_vec_dot_q3_K_q8_K},
-    {OWL_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), OWL_Q8_K, owl_q4_K_to_float, NULL, owl_vec_dot_q4_K_q8_K},
-    {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, NULL, owl_vec_dot_q5_K_q8_K},
-    {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, NULL, owl_vec_dot_q6_K_q8_K},
-    {OWL_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), OWL_Q8_K, owl_q8_K_to_float, owl_q8_K_from_float, NULL},
-    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, NULL, owl_vec_dot_iq4_nl_q8_0},
+    {OWL_F32, "F32", 1, 4, OWL_F32, f32_to_float, f32_from_float, f32_vec_dot, NULL},
+    {OWL_F16, "F16", 1, 2, OWL_F16, owl_f16_to_float, f16_from_float, f16_vec_dot, NULL},
+    {OWL_BF16, "BF16", 1, 2, OWL_BF16, owl_bf16_to_float, bf16_from_float, bf16_vec_dot, NULL},
+    {OWL_Q4_0, "Q4_0", 32, sizeof(block_q4_0), OWL_Q8_0, owl_q4_0_to_float, owl_q4_0_from_float, owl_vec_dot_q4_0_q8_0, NULL},
+    {OWL_Q4_1, "Q4_1", 32, sizeof(block_q4_1), OWL_Q8_1, owl_q4_1_to_float, owl_q4_1_from_float, owl_vec_dot_q4_1_q8_1, NULL},
+    {OWL_Q5_0, "Q5_0", 32, sizeof(block_q5_0), OWL_Q8_0, owl_q5_0_to_float, owl_q5_0_from_float, owl_vec_dot_q5_0_q8_0, NULL},
+    {OWL_Q5_1, "Q5_1", 32, sizeof(block_q5_1), OWL_Q8_1, owl_q5_1_to_float, owl_q5_1_from_float, owl_vec_dot_q5_1_q8_1, NULL},
+    {OWL_Q8_0, "Q8_0", 32, sizeof(block_q8_0), OWL_Q8_0, owl_q8_0_to_float, owl_q8_0_from_float, owl_vec_dot_q8_0_q8_0, NULL},
+    {OWL_Q8_1, "Q8_1", 32, sizeof(block_q8_1), OWL_Q8_1, owl_q8_1_to_float, owl_q8_1_from_float, NULL, NULL},
+    {OWL_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), OWL_Q8_K, owl_q2_K_to_float, NULL, owl_vec_dot_q2_K_q8_K, NULL},
+    {OWL_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), OWL_Q8_K, owl_q3_K_to_float, NULL, owl_vec_dot_q3_K_q8_K, NULL},
+    {OWL_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), OWL_Q8_K, owl_q4_K_to_float, NULL, owl_vec_dot_q4_K_q8_K, NULL},
+    {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, NULL, owl_vec_dot_q5_K_q8_K, NULL},
+    {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, NULL, owl_vec_dot_q6_K_q8_K, NULL},
+    {OWL_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), OWL_Q8_K, owl_q8_K_to_float, owl_q8_K_from_float, NULL, NULL},
+    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, NULL, owl_vec_dot_iq4_nl_q8_0, NULL},
 };
 
 const owl_kernel_traits *owl_kernels_get_reference(int type) {
@@ -120,6 +120,10 @@ static void build_fast_table(void) {
     fast_isa = "avx2";
     if (owl_cpu_has_avx512vnni() && !(pick && !strcmp(pick, "avx2"))) { /* "avx2" pins that set (A/B runs, tests) */
         choose(avx512, sizeof avx512 / sizeof avx512[0]);
+        for (size_t i = 0; i < N_TYPES; i++) { /* tiled kernels for many tokens */
+            if (fast_table[i].type == OWL_Q8_0) fast_table[i].gemm = owl_gemm_q8_0_vnni;
+            if (fast_table[i].type == OWL_Q4_0) fast_table[i].gemm = owl_gemm_q4_0_vnni;
+        }
         fast_isa = "avx512vnni";
     }
 #endif
@@ -140,6 +144,10 @@ size_t owl_row_bytes(int type, int64_t n) {
 
 void owl_matmul_rows(const owl_kernel_traits *k, const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0,
                      int64_t r1, const void *Xq, size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy) {
+    if (k->gemm && n_tok >= 4) {
+        k->gemm(W, w_row_bytes, n_in, r0, r1, Xq, xq_row_bytes, n_tok, Y, ldy);
+        return;
+    }
     /* a few weight rows stay in L1 while every token's activations stream by:
        the weights are read from memory once per batch, not once per token */
     enum { ROWS = 4 };

@@ -23,6 +23,11 @@ typedef void (*owl_from_float_fn)(const float *src, void *dst, int64_t n);
  * its vec_dot_type. */
 typedef void (*owl_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
 
+/* Y[t*ldy + r] = dot(W row r, Xq row t) for r in [r0, r1), t in [0, n_tok):
+ * a tiled kernel, giving exactly the results of vec_dot row by row. */
+typedef void (*owl_gemm_fn)(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                            size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
+
 typedef struct owl_kernel_traits {
     int type;                     /* OWL_F32, OWL_Q4_0, ... */
     const char *name;
@@ -32,6 +37,7 @@ typedef struct owl_kernel_traits {
     owl_to_float_fn to_float;     /* bit-exact with ggml's to_float */
     owl_from_float_fn from_float; /* ggml's reference quantizer for this type */
     owl_vec_dot_fn vec_dot;       /* fastest path this CPU supports */
+    owl_gemm_fn gemm;             /* many tokens at once, or NULL (then vec_dot per row and token) */
 } owl_kernel_traits;
 
 /* Kernels for weights of `type` on this CPU (chosen once by CPU feature

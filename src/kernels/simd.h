@@ -4,6 +4,7 @@
 #ifndef OWL_KERNELS_SIMD_H
 #define OWL_KERNELS_SIMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -59,5 +60,10 @@ void owl_vec_dot_q3_K_q8_K_vnni(int64_t n, float *s, const void *x, const void *
 void owl_vec_dot_q4_K_q8_K_vnni(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_q5_K_q8_K_vnni(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_q6_K_q8_K_vnni(int64_t n, float *s, const void *x, const void *y);
+
+void owl_gemm_q8_0_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                        size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
+void owl_gemm_q4_0_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                        size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
 
 #endif
