@@ -90,7 +90,7 @@ int cmd_run(int argc, char **argv) {
     owl_logit_bias biases[MAX_BIAS_ARGS];
     int n_biases = 0;
     size_t n_stops = 0;
-    double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1, d;
+    double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
@@ -366,7 +366,6 @@ int cmd_run(int argc, char **argv) {
 fail:
     rc = cli_report_error(&err);
 done:
-    (void)d;
     json_decref(gen);
     json_decref(lps);
     free(text);

@@ -94,63 +94,44 @@ void owl_q5_1_from_float(const float *x, void *dst, int64_t n) {
     }
 }
 
-void owl_q8_0_from_float(const float *x, void *dst, int64_t n) {
-    block_q8_0 *y = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127, id = d ? 1.0f / d : 0.0f;
-        y[i].d = owl_f32_to_f16(d);
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+/* One block of 32 as Q8_0/Q8_1 hold it: returns d, fills qs, *sum = their sum.
+   ggml's reference quantizer (the truth for quantizing weights) scales by
+   1/d and rounds half away from zero; its x86 SIMD quantize_row_q8_0/q8_1,
+   which llama.cpp runs on activations here (simd = 1), scale by 127/amax
+   and round to nearest even. */
+static float q8_block(const float *x, int8_t *qs, int simd, int *sum) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    const float d = amax / 127.f;
+    const float id = simd ? (amax != 0.0f ? 127.f / amax : 0.0f) : (d ? 1.0f / d : 0.0f);
+    *sum = 0;
+    for (int j = 0; j < 32; j++) {
+        qs[j] = (int8_t)(simd ? nearbyintf(x[j] * id) : roundf(x[j] * id));
+        *sum += qs[j];
     }
+    return d;
 }
 
-void owl_q8_1_from_float(const float *x, void *dst, int64_t n) {
+static void q8_0_rows(const float *x, void *dst, int64_t n, int simd) {
+    block_q8_0 *y = dst;
+    int sum;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) y[i].d = owl_f32_to_f16(q8_block(x, y[i].qs, simd, &sum));
+}
+
+static void q8_1_rows(const float *x, void *dst, int64_t n, int simd) {
     block_q8_1 *y = dst;
+    int sum;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127, id = d ? 1.0f / d : 0.0f;
+        const float d = q8_block(x, y[i].qs, simd, &sum);
         y[i].d = owl_f32_to_f16(d);
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            y[i].qs[j] = (int8_t)roundf(x[j] * id);
-            sum += y[i].qs[j];
-        }
         y[i].s = owl_f32_to_f16((float)sum * d);
     }
 }
 
-/* Activations as ggml's x86 SIMD quantize_row_q8_0/q8_1 give them (what
-   llama.cpp runs on this machine): the inverse scale is 127/amax, not 1/d,
-   and rounding is to nearest even. The _ref versions above stay the truth
-   for quantizing weights. */
-void owl_q8_0_quantize_act(const float *x, void *dst, int64_t n) {
-    block_q8_0 *y = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
-        y[i].d = owl_f32_to_f16(d);
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
-    }
-}
-
-void owl_q8_1_quantize_act(const float *x, void *dst, int64_t n) {
-    block_q8_1 *y = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
-        y[i].d = owl_f32_to_f16(d);
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
-            sum += y[i].qs[j];
-        }
-        y[i].s = owl_f32_to_f16((float)sum * d);
-    }
-}
+void owl_q8_0_from_float(const float *x, void *dst, int64_t n) { q8_0_rows(x, dst, n, 0); }
+void owl_q8_1_from_float(const float *x, void *dst, int64_t n) { q8_1_rows(x, dst, n, 0); }
+void owl_q8_0_quantize_act(const float *x, void *dst, int64_t n) { q8_0_rows(x, dst, n, 1); }
+void owl_q8_1_quantize_act(const float *x, void *dst, int64_t n) { q8_1_rows(x, dst, n, 1); }
 
 void owl_q8_K_from_float(const float *x, void *dst, int64_t n) {
     block_q8_K *y = dst;

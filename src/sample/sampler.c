@@ -140,6 +140,28 @@ static int by_logit(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Moves the k best candidates (by_logit's order) to c[0..k) through a
+   min-heap of size k; returns k. The heap's root is the worst kept one. */
+static void sift(owl_candidate *h, int64_t k, int64_t i) {
+    for (;;) {
+        int64_t l = 2 * i + 1, w = i;
+        if (l < k && by_logit(&h[l], &h[w]) > 0) w = l;
+        if (l + 1 < k && by_logit(&h[l + 1], &h[w]) > 0) w = l + 1;
+        if (w == i) return;
+        owl_candidate t = h[i];
+        h[i] = h[w], h[w] = t, i = w;
+    }
+}
+static int64_t select_top(owl_candidate *c, int64_t n, int64_t k) {
+    for (int64_t i = k / 2; i-- > 0;) sift(c, k, i);
+    for (int64_t i = k; i < n; i++)
+        if (by_logit(&c[i], &c[0]) < 0) { /* better than the worst kept */
+            c[0] = c[i];
+            sift(c, k, 0);
+        }
+    return k;
+}
+
 /* softmax over the first n candidates (sorted), into p */
 static void softmax(owl_candidate *c, int64_t n) {
     double sum = 0;
@@ -177,8 +199,8 @@ int64_t owl_sampler_candidates(owl_sampler *s, const float *logits, owl_candidat
         *out = c;
         return 1;
     }
+    if (p->top_k > 0 && p->top_k < n) n = select_top(c, n, p->top_k); /* O(V log k), not a full sort per token */
     qsort(c, (size_t)n, sizeof *c, by_logit);
-    if (p->top_k > 0 && p->top_k < n) n = p->top_k;
     softmax(c, n);
     if (p->typical_p < 1) { /* locally typical: closest to the entropy first, until typical_p of the mass */
         double ent = 0;
