@@ -430,6 +430,43 @@ int64_t owl_json_match_allowed(const owl_json_match *m, const owl_token_trie *t,
 /* The bytes token id adds to a text in the middle of it. */
 const char *owl_token_piece(const owl_tokenizer *t, int32_t id, size_t *len);
 
+/* ---- chat templates -----------------------------------------------------------
+ * A sandboxed interpreter for the Jinja2 subset real chat templates use (as
+ * Hugging Face's @huggingface/jinja and jinja2 render them). A template is
+ * untrusted code: no I/O, and every render is bounded in steps, nesting and
+ * output size; exceeding a bound is an OWL_ERR_INPUT error naming the bound. */
+typedef struct owl_template owl_template;
+typedef struct owl_template_limits {
+    uint64_t max_steps;   /* evaluation steps (loop iterations, calls, ...); 0: 10,000,000 */
+    uint32_t max_depth;   /* nesting of calls, macros and expressions; 0: 200 */
+    uint64_t max_output;  /* bytes of rendered text; 0: 16 MiB */
+} owl_template_limits;
+
+/* Compiles template source; name appears in error messages ("chat_template"). */
+owl_status owl_template_compile(const char *source, size_t len, const char *name, owl_template **out,
+                                owl_error *err);
+void owl_template_free(owl_template *t);
+/* Renders with the variables of context_json (a JSON object: messages, tools,
+ * add_generation_prompt, bos_token, ...). *out is NUL-terminated, caller frees. */
+owl_status owl_template_render(const owl_template *t, const char *context_json, const owl_template_limits *lim,
+                               char **out, size_t *out_len, owl_error *err);
+
+/* A conversation rendered the way a model expects: its chat template (or the
+ * one given), bos_token/eos_token from its tokenizer, messages and tools as
+ * OpenAI-shaped JSON arrays (tools_json may be NULL), extra variables as a
+ * JSON object (may be NULL; e.g. {"enable_thinking": false}). */
+typedef struct owl_chat_params {
+    const char *template_source; /* NULL: the model's chat template */
+    const char *messages_json;
+    const char *tools_json;
+    const char *extra_json;
+    int add_generation_prompt;
+    const char *bos_token, *eos_token; /* NULL: from the model's tokenizer */
+    const owl_template_limits *limits; /* NULL: the defaults */
+} owl_chat_params;
+owl_status owl_chat_render(const owl_model *m, const owl_chat_params *p, char **out, size_t *out_len,
+                           owl_error *err);
+
 /* ---- synthetic models ---------------------------------------------------------
  * Random-weight models of real shapes (TinyLlama-1.1B, Llama-3.2-1B, Qwen3-0.6B,
  * stories110M, a small MoE, a tiny test model) in a given weight type, with a

@@ -14,6 +14,7 @@ int cmd_logits(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 /* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
 int cli_report_error(const owl_error *err);
