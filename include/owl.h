@@ -375,6 +375,49 @@ void owl_sampler_model_defaults(const owl_model *m, owl_sampler_params *p);
    (<|eot_id|>, <|im_end|>, <end_of_turn>, <|endoftext|>, ...). */
 int owl_token_is_eog(const owl_tokenizer *t, int32_t id);
 
+/* ---- generation ------------------------------------------------------------
+ * One sequence's generation loop: the prompt's prefix already in the cache
+ * (cached[0..n_cached)) is reused, the rest decoded in batches, then tokens are
+ * sampled and their text streamed to on_text (stop strings held back and not
+ * emitted) until end of generation, a stop string, n_predict or a cancel. All
+ * decoded tokens stay in the cache at positions 0.., so a caller that keeps
+ * prompt + result tokens can pass them as `cached` next turn. */
+typedef int (*owl_text_fn)(void *ctx, const char *text, size_t len); /* nonzero: stop */
+typedef struct owl_generate_params {
+    int64_t n_predict;
+    const char *const *stops;
+    size_t n_stops;
+    int ignore_eos;
+    int32_t seq;                  /* engine sequence */
+    const int32_t *cached;        /* tokens at positions 0.. of seq */
+    size_t n_cached;
+    int64_t n_batch;              /* prompt tokens per decode; 0: 256 */
+    volatile int *cancel;         /* polled every token; may be set from a signal handler */
+    int keep_sampler_window;      /* 1: do not feed the prompt to the penalty window */
+    /* optional constraint: filter masks logits in place (nonzero: nothing allowed),
+       on_token sees every sampled token */
+    int (*filter)(void *ctx, float *logits, int64_t n_vocab);
+    void (*on_token)(void *ctx, int32_t token);
+    void *filter_ctx;
+} owl_generate_params;
+
+typedef struct owl_generate_result {
+    int64_t n_prompt, n_cached;   /* prompt tokens, of which reused from the cache */
+    int32_t *tokens;              /* generated (EOG excluded); caller frees */
+    size_t n_tokens;
+    const char *stop_reason;      /* "eos", "stop", "length", "cancelled" */
+    double prompt_ms, gen_ms;
+} owl_generate_result;
+
+/* A rendered chat prompt to tokens: special-token text parsed, and the model's
+   leading token (BOS) added unless the template already wrote it. */
+owl_status owl_tokenize_chat(const owl_tokenizer *tk, const char *text, size_t len, int32_t **ids, size_t *n,
+                             owl_error *err);
+owl_generate_params owl_generate_default_params(void);
+owl_status owl_generate(owl_engine *e, const owl_tokenizer *tk, owl_sampler *sm, const int32_t *prompt,
+                        size_t n_prompt, const owl_generate_params *p, owl_text_fn on_text, void *ctx,
+                        owl_generate_result *r, owl_error *err);
+
 /* ---- benchmarks ------------------------------------------------------------
  * Speed as a fraction of what the machine allows: owl_bench_machine measures
  * the ceilings, owl_bench_model the model's tokens/s and what each token

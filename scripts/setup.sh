@@ -19,6 +19,8 @@ PACKAGES=(
   gcc-aarch64-linux-gnu  # make test checks that the portable kernels build for ARM
   libc6-dev-arm64-cross
   ca-certificates
+  tmux                   # owl chat is tested through a terminal
+  jq                     # CLI tests read --json output
 )
 
 # Node.js runs the reference implementations in the tests; a machine may carry

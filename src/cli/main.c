@@ -17,6 +17,7 @@ static const verb_entry verbs[] = {
     {"inspect", cmd_inspect, "show what a model, adapter or tokenizer file holds"},
     {"tokenize", cmd_tokenize, "turn text into token ids"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
+    {"chat", cmd_chat, "talk with a model in its own chat format"},
     {"template", cmd_template, "render a conversation through a chat template, exactly"},
     {"run", cmd_run, "generate text from a prompt, streamed as it comes"},
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
