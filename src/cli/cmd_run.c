@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/mapped_file.h"
 
 static const char usage[] =
     "usage: owl run MODEL (-p TEXT | -f FILE) [options]\n"
@@ -21,6 +22,10 @@ static const char usage[] =
     "\n"
     "  -p, --prompt TEXT      the prompt (special-token text such as <s> is parsed)\n"
     "  -f, --file F           read the prompt from file F\n"
+    "  --chat                 the prompt is a user message: render it with the model's chat\n"
+    "                         template (and the assistant's turn opened) before generating\n"
+    "  --system TEXT          with --chat: a system message first\n"
+    "  --template F           with --chat: this chat template instead of the model's own\n"
     "  -n, --n-predict N      tokens to generate at most (default 256)\n"
     "  --temp T               temperature; 0 is greedy (default 0.8, or the model's\n"
     "                         generation_config.json)\n"
@@ -84,8 +89,38 @@ static char *read_file(const char *path, size_t *len) {
     return p;
 }
 
+/* --chat: the prompt as the user's message (after an optional system message),
+   rendered through the chat template with the assistant's turn opened. */
+static int chat_prompt(const owl_model *m, const char *model, const char *user, const char *system,
+                       const char *template_file, char **out, owl_error *err) {
+    char *tmpl = NULL;
+    size_t tl = 0;
+    if (template_file) {
+        if (owl_read_small_file(template_file, 4u << 20, &tmpl, &tl, err)) return 1;
+    } else if (!owl_model_get_info(m)->chat_template) {
+        fprintf(stderr, "owl run: %s has no chat template: give one with --template FILE.jinja, or drop --chat\n", model);
+        return 1;
+    }
+    json_t *msgs = json_array();
+    if (system) json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", system));
+    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", user));
+    char *mj = json_dumps(msgs, JSON_COMPACT);
+    json_decref(msgs);
+    owl_chat_params cp = {0};
+    cp.template_source = tmpl;
+    cp.messages_json = mj;
+    cp.add_generation_prompt = 1;
+    size_t len = 0;
+    owl_status st = mj ? owl_chat_render(m, &cp, out, &len, err) : OWL_ERR_NOMEM;
+    free(mj);
+    free(tmpl);
+    return st != OWL_OK;
+}
+
 int cmd_run(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16", *schema_file = NULL;
+    const char *system = NULL, *template_file = NULL;
+    int chat = 0;
     const char *stops[MAX_STOP_ARGS];
     owl_logit_bias biases[MAX_BIAS_ARGS];
     int n_biases = 0;
@@ -140,6 +175,9 @@ int cmd_run(int argc, char **argv) {
             biases[n_biases++] = (owl_logit_bias){(int32_t)id, b};
         } else if (!strcmp(a, "--json-schema") && has) schema_file = argv[++i];
         else if (!strcmp(a, "--kv") && has) kv = argv[++i];
+        else if (!strcmp(a, "--chat")) chat = 1;
+        else if (!strcmp(a, "--system") && has) system = argv[++i];
+        else if (!strcmp(a, "--template") && has) template_file = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
@@ -152,6 +190,7 @@ int cmd_run(int argc, char **argv) {
     if (!prompt == !file) return cli_usage_error("run", "give the prompt with -p TEXT or -f FILE (one of them)");
     if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
     if (n_logprobs >= 0 && !json) return cli_usage_error("run", "--logprobs goes with --json");
+    if ((system || template_file) && !chat) return cli_usage_error("run", "--system and --template go with --chat");
 
     owl_error err = {0};
     owl_model *m = NULL;
@@ -167,7 +206,7 @@ int cmd_run(int argc, char **argv) {
     float *masked = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0, text_len = 0;
-    char *file_text = NULL, *text = NULL;
+    char *file_text = NULL, *text = NULL, *rendered = NULL;
     json_t *gen = json_array(), *lps = json_array();
     int rc = EXIT_OK;
     if (file && !(file_text = read_file(file, &text_len))) {
@@ -202,8 +241,16 @@ int cmd_run(int argc, char **argv) {
         clock_gettime(CLOCK_REALTIME, &ts);
         sp.seed = ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec;
     }
-    unsigned flags = OWL_TOKENIZE_PARSE_SPECIAL | (no_bos ? 0 : OWL_TOKENIZE_ADD_SPECIAL);
-    if (owl_tokenize(tk, prompt, strlen(prompt), flags, &ids, &n_ids, &err)) goto fail;
+    if (chat) {
+        if (chat_prompt(m, model, prompt, system, template_file, &rendered, &err)) {
+            rc = err.status ? cli_report_error(&err) : EXIT_INPUT;
+            goto done;
+        }
+        if (owl_tokenize_chat(tk, rendered, strlen(rendered), &ids, &n_ids, &err)) goto fail;
+    } else {
+        unsigned flags = OWL_TOKENIZE_PARSE_SPECIAL | (no_bos ? 0 : OWL_TOKENIZE_ADD_SPECIAL);
+        if (owl_tokenize(tk, prompt, strlen(prompt), flags, &ids, &n_ids, &err)) goto fail;
+    }
     if (!n_ids) {
         fprintf(stderr, "owl run: the prompt is empty after tokenizing (and the model adds no BOS): give some text\n");
         rc = EXIT_USAGE;
@@ -371,6 +418,7 @@ done:
     free(text);
     free(ids);
     free(file_text);
+    free(rendered);
     owl_detok_stream_free(ds);
     owl_json_match_free(match);
     owl_json_schema_free(schema);

@@ -66,4 +66,18 @@ echo '{"$ref": "#/$defs/missing"}' > "$tmp/bad.json"
 expect_status 1 "$OWL" run "$M" -p x --json-schema "$tmp/bad.json"
 "$OWL" run "$M" -p "Once" -n 4 --verbose >/dev/null 2>"$tmp/err" && grep -q "tokens/s" "$tmp/err" && ok || bad "--verbose: $(cat "$tmp/err")"
 
+# --chat: the prompt as a user message through the template, the same as
+# rendering it with `owl template` and running the rendered text
+T=tests/data/chatml.jinja
+echo '[{"role":"system","content":"Be brief."},{"role":"user","content":"Once upon a time"}]' >"$tmp/cm.json"
+"$OWL" template --template "$T" --messages "$tmp/cm.json" --add-generation-prompt >"$tmp/cp.txt"
+"$OWL" run "$M" -f "$tmp/cp.txt" -n 20 --temp 0 >"$tmp/want" 2>/dev/null
+"$OWL" run "$M" --chat --system "Be brief." --template "$T" -p "Once upon a time" -n 20 --temp 0 >"$tmp/got" 2>"$tmp/err" &&
+  [ -s "$tmp/want" ] && cmp -s "$tmp/want" "$tmp/got" && ok || bad "--chat != template + run: $(cat "$tmp/got") vs $(cat "$tmp/want") $(head -c 200 "$tmp/err")"
+"$OWL" run "$M" -p "Once upon a time" -n 20 --temp 0 >"$tmp/plain" 2>/dev/null
+cmp -s "$tmp/plain" "$tmp/got" && bad "--chat made no difference" || ok
+expect_status 1 "$OWL" run "$M" --chat -p hi    # stories260K has no template: say how to give one
+grep -q -- "--template" "$tmp/err" && ok || bad "--chat without a template: $(cat "$tmp/err")"
+expect_status 2 "$OWL" run "$M" --system x -p hi
+
 finish cli_run
