@@ -552,6 +552,21 @@ static owl_status tokenizer_config(owl_model *m, json_t *tc) {
         int64_t id = owl_vocab_lookup(m, json_string_value(v), json_string_length(v));
         if (id >= 0 && add_special_id(m, keys[i][1], id)) return OWL_ERR_NOMEM;
     }
+    /* the chat template: a string, or named templates of which "default" (else the first) is the chat one */
+    json_t *ct = json_object_get(tc, "chat_template");
+    if (json_is_array(ct)) {
+        json_t *pick = NULL, *item;
+        size_t i;
+        json_array_foreach(ct, i, item) {
+            json_t *t = json_object_get(item, "template"), *name = json_object_get(item, "name");
+            if (!json_is_string(t)) continue;
+            if (!pick || (json_is_string(name) && !strcmp(json_string_value(name), "default"))) pick = t;
+        }
+        ct = pick;
+    }
+    if (json_is_string(ct) && !m->info.chat_template &&
+        !(m->info.chat_template = owl_model_strndup(m, json_string_value(ct), json_string_length(ct))))
+        return OWL_ERR_NOMEM;
     json_t *b = json_object_get(tc, "add_bos_token"), *e = json_object_get(tc, "add_eos_token");
     if (json_is_boolean(b)) m->info.tokenizer.add_bos = json_is_true(b);
     if (json_is_boolean(e)) m->info.tokenizer.add_eos = json_is_true(e);
@@ -573,6 +588,23 @@ static owl_status model_config(owl_model *m, json_t *cfg) {
 }
 
 static owl_status sibling_configs(owl_model *m, const char *path, owl_error *err) {
+    /* chat_template.jinja (what transformers writes now) wins over tokenizer_config.json's field */
+    char *jp = sibling(path, "chat_template.jinja");
+    if (!jp) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    if (owl_path_exists(jp)) {
+        char *text;
+        size_t len;
+        owl_status st = owl_read_small_file(jp, OWL_MAX_JSON_BYTES, &text, &len, err);
+        free(jp);
+        if (!st) {
+            m->info.chat_template = owl_model_strndup(m, text, len);
+            free(text);
+            if (!m->info.chat_template) st = owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        }
+        if (st) return st;
+    } else {
+        free(jp);
+    }
     static const char *const names[] = {"tokenizer_config.json", "config.json"};
     for (size_t i = 0; i < 2; i++) {
         char *p = sibling(path, names[i]);
