@@ -114,6 +114,7 @@ fuzz: $(FUZZERS)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@OWL_BIN=$(BUILD)/owl bash scripts/bench-models.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

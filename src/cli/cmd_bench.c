@@ -38,6 +38,27 @@ static long peak_rss_kb(void) {
     return kb;
 }
 
+/* Starts a new peak-RSS measurement (Linux: "5" to clear_refs resets VmHWM), so
+   the bandwidth probe's buffers do not count against the model. 1 if it worked. */
+static int reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return 0;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+/* What running the model needs at least: its weights and the bench's KV cache. */
+static void model_floor(const owl_model *m, int64_t n_ctx, int kv, double *weights_mb, double *kv_mb) {
+    const owl_model_info *mi = owl_model_get_info(m);
+    uint64_t w = 0;
+    for (size_t i = 0; i < mi->n_tensors; i++) w += mi->tensors[i].n_bytes;
+    const owl_hparams *hp = &mi->hp;
+    int64_t hd = hp->head_dim ? hp->head_dim : (hp->n_head ? hp->n_embd / hp->n_head : 0);
+    double elt = kv == OWL_KV_F32 ? 4 : kv == OWL_KV_Q8_0 ? 34.0 / 32 : 2;
+    *weights_mb = (double)w / (1 << 20);
+    *kv_mb = 2.0 * (double)hp->n_layer * (double)hp->n_head_kv * (double)hd * (double)n_ctx * elt / (1 << 20);
+}
+
 static int parse_list(const char *s, int *v, int max, int *n) {
     *n = 0;
     while (*s && *n < max) {
@@ -99,12 +120,13 @@ int cmd_bench(int argc, char **argv) {
     json_t *runs = json_array();
     int rc = EXIT_OK, quant = m ? quantized(m) : 0;
     if (!json && m) printf("%s (%s kernels)\n", model, "fast");
-    for (int k = 0; k < n_threads; k++) {
-        owl_machine_limits lim;
-        if (owl_bench_machine(threads[k], &lim, &err)) {
-            rc = cli_report_error(&err);
-            break;
-        }
+    /* the ceilings first, so their 1 GiB buffers are gone before the model's peak RSS is measured */
+    owl_machine_limits limits[8];
+    for (int k = 0; k < n_threads && !rc; k++)
+        if (owl_bench_machine(threads[k], &limits[k], &err)) rc = cli_report_error(&err);
+    int rss_clean = !rc && reset_peak_rss();
+    for (int k = 0; k < n_threads && !rc; k++) {
+        owl_machine_limits lim = limits[k];
         json_t *run = json_pack("{s:i, s:{s:f, s:f, s:f, s:s}}", "threads", threads[k], "machine", "read_gb_per_s",
                                 lim.read_bytes_per_s / 1e9, "fma_gflop_per_s", lim.fma_flops / 1e9, "int8_gop_per_s",
                                 lim.int8_ops / 1e9, "isa", lim.isa);
@@ -143,14 +165,23 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!rc) {
         long rss = peak_rss_kb();
+        double wmb = 0, kvmb = 0;
+        int kvt = !strcmp(kv, "f32") ? OWL_KV_F32 : !strcmp(kv, "q8_0") ? OWL_KV_Q8_0 : OWL_KV_F16;
+        if (m) model_floor(m, n_prompt + n_gen + 1, kvt, &wmb, &kvmb);
         if (json) {
-            json_t *o = json_pack("{s:s?, s:O, s:I}", "model", model, "runs", runs, "peak_rss_kb", (json_int_t)rss);
+            json_t *o = json_pack("{s:s?, s:O, s:I, s:b, s:f, s:f}", "model", model, "runs", runs, "peak_rss_kb",
+                                  (json_int_t)rss, "peak_rss_model_only", rss_clean, "weights_mb", wmb, "kv_cache_mb", kvmb);
             char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
             if (s) puts(s);
             free(s);
             json_decref(o);
         } else if (m) {
-            printf("  peak RSS %.1f MB (the bandwidth probe's buffers included)\n", (double)rss / 1024);
+            double mb = (double)rss / 1024;
+            if (rss_clean)
+                printf("  peak RSS %.1f MiB = weights %.1f + KV cache %.1f + %.1f%%\n", mb, wmb, kvmb,
+                       100 * (mb / (wmb + kvmb) - 1));
+            else
+                printf("  peak RSS %.1f MiB (the bandwidth probe's buffers included)\n", mb);
         }
     }
     json_decref(runs);
