@@ -70,6 +70,16 @@ wait_for 'conversation cleared' 10 && ok || bad "tmux: /reset: $(screen | tail -
 tm send-keys -t chat '/params n=20' Enter
 tm send-keys -t chat 'After the reset' Enter
 wait_prompts 8 30 && ok || bad "tmux: a turn after /reset did not end: $(screen | tail -5)"
+# multi-line input: a line ending in \ continues, and a """ block; /save shows the turns as sent
+tm send-keys -t chat 'one\' Enter
+tm send-keys -t chat 'two' Enter
+wait_prompts 9 30 && ok || bad "tmux: a continued line did not make one turn: $(screen | tail -5)"
+tm send-keys -t chat '"""' Enter 'alpha' Enter 'beta' Enter '"""' Enter
+wait_prompts 10 30 && ok || bad "tmux: a block did not make one turn: $(screen | tail -5)"
+tm send-keys -t chat "/save $tmp/conv.json" Enter
+wait_for 'saved 6 messages' 10 && ok || bad "tmux: /save: $(screen | tail -5)"
+[ "$(jq -c '[.messages[] | select(.role == "user") | .content]' "$tmp/conv.json" 2>/dev/null)" = '["After the reset","one\ntwo","alpha\nbeta"]' ] &&
+  ok || bad "tmux: multi-line turns saved as $(cat "$tmp/conv.json" 2>/dev/null)"
 tm send-keys -t chat C-d
 wait_for 'CHAT-EXITED-0' 10 && ok || bad "tmux: Ctrl-D did not leave cleanly: $(screen | tail -5)"
 tm kill-server 2>/dev/null
