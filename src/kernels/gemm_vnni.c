@@ -23,62 +23,43 @@ enum { TR = 4, TT = 4 };
 
 TARGET static inline float h2f(owl_half h) { return _cvtsh_ss(h); }
 
-TARGET static float hsum_ps(__m256 v) { /* as dot_x86_quants.inc sums its accumulator */
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
+#include "kernels/vnni_pairs.h"
 
-/* one weight block as unsigned bytes, and its scale */
-TARGET static inline __m256i unpack_q8_0(const block_q8_0 *b, float *d) {
-    *d = h2f(b->d);
-    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), _mm256_set1_epi8((char)0x80));
-}
-TARGET static inline __m256i unpack_q4_0(const block_q4_0 *b, float *d) {
-    *d = h2f(b->d);
-    const __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
-}
-
+/* per tile: two blocks at a time (vnni_pairs.h), 16 accumulators of 16 lanes */
 #define TILE_KERNEL(NAME, WBLOCK, UNPACK, OFFSET, ROWDOT)                                                                  \
     TARGET void NAME(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,           \
                      size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy) {                                          \
         const int64_t nb = n_in / 32;                                                                                      \
-        const __m256i off = _mm256_set1_epi8((char)(OFFSET));                                                              \
+        const __m512i off = _mm512_set1_epi8((char)(OFFSET));                                                              \
         int64_t r = r0;                                                                                                    \
         for (; r + TR <= r1; r += TR) {                                                                                    \
             int64_t t = 0;                                                                                                 \
             for (; t + TT <= n_tok; t += TT) {                                                                             \
-                __m256 acc[TR][TT];                                                                                        \
-                UNROLL for (int i = 0; i < TR; i++)                                                                               \
-                    UNROLL for (int j = 0; j < TT; j++) acc[i][j] = _mm256_setzero_ps();                                          \
-                for (int64_t ib = 0; ib < nb; ib++) {                                                                      \
-                    __m256i w[TR], y[TT], ys[TT];                                                                          \
-                    float dx[TR], dy[TT];                                                                                  \
-                    UNROLL for (int i = 0; i < TR; i++)                                                                           \
-                        w[i] = UNPACK((const WBLOCK *)((const char *)W + (size_t)(r + i) * w_row_bytes) + ib, &dx[i]);    \
-                    UNROLL for (int j = 0; j < TT; j++) {                                                                         \
-                        const block_q8_0 *yb = (const block_q8_0 *)((const char *)Xq + (size_t)(t + j) * xq_row_bytes) + ib; \
-                        y[j] = _mm256_loadu_si256((const __m256i *)yb->qs);                                                \
-                        ys[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), off, y[j]);                                    \
-                        dy[j] = h2f(yb->d);                                                                                \
+                __m512 acc[TR][TT];                                                                                        \
+                UNROLL for (int i = 0; i < TR; i++)                                                                        \
+                    UNROLL for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_ps();                                   \
+                for (int64_t ib = 0; ib < nb; ib += 2) {                                                                   \
+                    const int two = ib + 1 < nb;                                                                           \
+                    __m512i w[TR], y[TT], ys[TT];                                                                          \
+                    __m512 dxv[TR], dyv[TT];                                                                               \
+                    UNROLL for (int i = 0; i < TR; i++) {                                                                  \
+                        w[i] = UNPACK((const WBLOCK *)((const char *)W + (size_t)(r + i) * w_row_bytes) + ib, two, &dxv[i]); \
                     }                                                                                                      \
-                    __m256 dyv[TT]; /* the same float products dx * dy as the per-row kernel, made in vectors */    \
-                    UNROLL for (int j = 0; j < TT; j++) dyv[j] = _mm256_set1_ps(dy[j]);                                           \
-                    UNROLL for (int i = 0; i < TR; i++) {                                                                         \
-                        const __m256 dxv = _mm256_set1_ps(dx[i]);                                                          \
-                        UNROLL for (int j = 0; j < TT; j++) {                                                                     \
-                            const __m256i lane = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w[i], y[j]), ys[j]); \
-                            acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(dxv, dyv[j]), _mm256_cvtepi32_ps(lane), acc[i][j]);   \
+                    UNROLL for (int j = 0; j < TT; j++) {                                                                  \
+                        y[j] = pair_load_q8((const block_q8_0 *)((const char *)Xq + (size_t)(t + j) * xq_row_bytes) + ib, two, &dyv[j]); \
+                        ys[j] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, y[j]);                                    \
+                    }                                                                                                      \
+                    UNROLL for (int i = 0; i < TR; i++)                                                                    \
+                        UNROLL for (int j = 0; j < TT; j++) {                                                              \
+                            const __m512i lane = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], y[j]), ys[j]); \
+                            acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(dxv[i], dyv[j]), _mm512_cvtepi32_ps(lane), acc[i][j]); \
                         }                                                                                                  \
-                    }                                                                                                      \
                 }                                                                                                          \
-                UNROLL for (int i = 0; i < TR; i++)                                                                               \
-                    UNROLL for (int j = 0; j < TT; j++) Y[(t + j) * ldy + r + i] = hsum_ps(acc[i][j]);                            \
+                UNROLL for (int i = 0; i < TR; i++)                                                                        \
+                    UNROLL for (int j = 0; j < TT; j++) Y[(t + j) * ldy + r + i] = pair_hsum(acc[i][j]);                   \
             }                                                                                                              \
             for (; t < n_tok; t++)                                                                                         \
-                UNROLL for (int i = 0; i < TR; i++)                                                                               \
+                UNROLL for (int i = 0; i < TR; i++)                                                                        \
                     ROWDOT(n_in, &Y[t * ldy + r + i], (const char *)W + (size_t)(r + i) * w_row_bytes,                     \
                            (const char *)Xq + (size_t)t * xq_row_bytes);                                                   \
         }                                                                                                                  \
@@ -87,6 +68,6 @@ TARGET static inline __m256i unpack_q4_0(const block_q4_0 *b, float *d) {
                 ROWDOT(n_in, &Y[t * ldy + r], (const char *)W + (size_t)r * w_row_bytes, (const char *)Xq + (size_t)t * xq_row_bytes); \
     }
 
-TILE_KERNEL(owl_gemm_q8_0_vnni, block_q8_0, unpack_q8_0, 0x80, owl_vec_dot_q8_0_q8_0_vnni)
-TILE_KERNEL(owl_gemm_q4_0_vnni, block_q4_0, unpack_q4_0, 8, owl_vec_dot_q4_0_q8_0_vnni)
+TILE_KERNEL(owl_gemm_q8_0_vnni, block_q8_0, pair_unpack_q8_0, 0x80, owl_vec_dot_q8_0_q8_0_vnni)
+TILE_KERNEL(owl_gemm_q4_0_vnni, block_q4_0, pair_unpack_q4_0, 8, owl_vec_dot_q4_0_q8_0_vnni)
 #endif
