@@ -1,5 +1,4 @@
 /* mapped_file.c: mmap-based input files and small-file reads. */
-#define _DEFAULT_SOURCE /* madvise */
 #define _POSIX_C_SOURCE 200809L
 #include "core/mapped_file.h"
 
@@ -103,15 +102,4 @@ char *owl_path_join(const char *dir, const char *name) {
     if (a && dir[a - 1] != '/') s[k++] = '/';
     memcpy(s + k, name, b + 1);
     return s;
-}
-
-void owl_prefault_file(const owl_mapped_file *f) {
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14; older kernels answer EINVAL, which is fine */
-#endif
-#if defined(__linux__)
-    if (f && f->is_mmap && f->data && f->size) (void)madvise((void *)f->data, (size_t)f->size, MADV_POPULATE_READ);
-#else
-    (void)f;
-#endif
 }

@@ -15,9 +15,6 @@ typedef struct owl_mapped_file {
 
 owl_status owl_map_file(const char *path, owl_mapped_file *out, owl_error *err);
 void owl_unmap_file(owl_mapped_file *f);
-/* Best effort: builds the page tables of a whole mapping now (one call instead
- * of a fault per 64 KiB on first use; reads the file if it is not cached). */
-void owl_prefault_file(const owl_mapped_file *f);
 
 /* Reads a whole small file (JSON, text) into a NUL-terminated heap buffer,
  * refusing files larger than max_bytes. */

@@ -117,9 +117,6 @@ owl_status owl_engine_new(const owl_model *m, const owl_engine_params *pp, owl_e
     e->arch = a;
     e->p = p;
     owl_status st = owl_weights_bind(m, a, p.n_ctx / p.n_seq_max, &e->d, &e->w, err);
-    /* every weight is read by the first token anyway: map them in one go */
-    for (size_t i = 0; !st && i < m->n_files; i++)
-        if (m->info.files[i].role && !strcmp(m->info.files[i].role, "weights")) owl_prefault_file(&m->maps[i]);
     if (st) {
         free(e);
         return st;
