@@ -566,7 +566,7 @@ static int state_add(gstate *s, const int32_t *st, int32_t len) {
     uint32_t h = 2166136261u;
     for (int32_t i = 0; i < len; i++) h = (h ^ (uint32_t)st[i]) * 16777619u;
     for (int32_t k = 0; k < s->n; k++)
-        if (s->hash[k] == h && s->len[k] == len && !memcmp(s->buf + s->off[k], st, (size_t)len * sizeof *st)) return 1;
+        if (s->hash[k] == h && s->len[k] == len && (!len || !memcmp(s->buf + s->off[k], st, (size_t)len * sizeof *st))) return 1;
     if (s->n >= MAX_STACKS || s->used + len > MAX_STATE_INTS) return s->overflow = 1, 0;
     if (s->used + len > s->cap) {
         int32_t cap = s->cap ? s->cap : 256;
