@@ -68,8 +68,20 @@ static void test_parser_errors(void) {
     char big[400];
     snprintf(big, sizeof big, "root ::= \"%0100d\"{1000} \"%0100d\"{1000} \"%0100d\"{1000}", 1, 2, 3);
     expect_error(big, "grammar:1:336: grammar too large (more than 262144 elements after expanding repetitions)");
+    expect_error("my_rule ::= \"a\"", "grammar:1:3: expected '::=' after 'my'"); /* names are [a-zA-Z0-9-], as in llama.cpp */
     owl_grammar *g = NULL;
     owl_error err = {0};
+    /* exponentially ambiguous: the expansion budget ends it with an error, at once */
+    const char *amb = "root ::= (\"\" | \"\" | \"x\"){0,500} \"y\"";
+    CHECK(owl_grammar_compile_gbnf(amb, strlen(amb), &g, &err) == OWL_OK, "%s", err.message);
+    owl_grammar_match *gm = NULL;
+    CHECK(g && owl_grammar_match_new(g, &gm, &err) == OWL_ERR_INPUT && strstr(err.message, "too ambiguous"), "%s", err.message);
+    owl_grammar_match_free(gm);
+    owl_grammar_free(g);
+    g = gbnf("root ::= \"\"+ \"a\"");
+    CHECK(verdict(g, "a") == 1);
+    owl_grammar_free(g);
+    g = NULL;
     CHECK(owl_grammar_compile_regex("a(b", 3, &g, &err) == OWL_ERR_INPUT && !strcmp(err.message, "regex:4: unclosed group (expected ')')"), "%s", err.message);
     CHECK(owl_grammar_compile_regex("a^b", 3, &g, &err) == OWL_ERR_INPUT && strstr(err.message, "regex:2: anchors"), "%s", err.message);
     CHECK(owl_grammar_compile_regex("*a", 2, &g, &err) == OWL_ERR_INPUT && !strcmp(err.message, "regex:1: nothing to repeat"), "%s", err.message);

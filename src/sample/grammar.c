@@ -144,7 +144,7 @@ static int32_t rule_id(parser *ps, const char *name, size_t len, const char *at)
     return id;
 }
 
-static int is_word(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; }
+static int is_word(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'; }
 
 /* spaces and comments; newlines too when inside a group */
 static void skip_space(parser *ps, int newlines) {
@@ -315,6 +315,10 @@ static int parse_sequence(parser *ps, vec *v, int nested) {
             }
             /* the item X (elements last_start..) becomes X{lo} then helper rules */
             int32_t xn = v->n - last_start;
+            if (!xn) { /* "" repeated is still empty */
+                last_start = -1;
+                continue;
+            }
             gelem *x = malloc((size_t)xn * sizeof *x);
             if (!x) return perr(ps, at, "%s", "out of memory");
             memcpy(x, v->e + last_start, (size_t)xn * sizeof *x);
