@@ -284,8 +284,7 @@ static void test_generation(void) {
         const char *grammars[] = {
             "root ::= \"Once upon a time, \" name \" had a \" pet \".\"\nname ::= [A-Z] [a-z]{1,8}\npet ::= \"cat\" | \"dog\" | [a-z]{3,6}",
             "root ::= (\"yes\" | \"no\") (\", \" [a-z]+){1,3} \"!\"",
-            "root ::= expr \" = \" num\nexpr ::= term ([-+*] term){0,3}\nterm ::= num | \"(\" num ([-+*] num){1,2} \")\"\n"
-            "num ::= [1-9] [0-9]{0,2}",
+            "root ::= expr \" = \" num\nexpr ::= term ([-+*] term){0,3}\nterm ::= num | \"(\" num ([-+*] num){1,2} \")\"\nnum ::= [1-9] [0-9]{0,2}",
         };
         const char *regexes[] = {"[A-Z][a-z]+ (is|was) [a-z ]{3,20}\\.", "\\d{1,3}(\\.\\d{1,3}){3}", "(the|a) [a-z]{1,8}( [a-z]{1,8}){0,4}"};
         int runs = 0, good = 0;
