@@ -21,6 +21,7 @@
 #define MAX_STACKS 256          /* simultaneous parse stacks (ambiguity) */
 #define MAX_STACK_DEPTH 512     /* entries of one stack (nesting of the parse) */
 #define MAX_STATE_INTS (1 << 16)
+#define MAX_CACHE 32            /* allowed sets remembered per matcher */
 
 /* ---- compiled form ------------------------------------------------------------ */
 
@@ -561,6 +562,10 @@ struct owl_grammar_match {
     int spent;
     gstate **depth; /* one state per trie depth while masking */
     int32_t n_depth;
+    /* allowed sets of recent states: generation revisits the same states (inside
+       a string, between items), and a hit costs one copy instead of a walk */
+    struct mcache { gstate key; uint8_t *allowed; int64_t n; const owl_token_trie *trie; } cache[MAX_CACHE];
+    int32_t n_cache, next_cache;
 };
 
 #define MAX_WORK (1 << 20) /* expansion steps per code point */
@@ -754,6 +759,7 @@ void owl_grammar_match_free(owl_grammar_match *m) {
     for (int32_t i = 0; i < m->n_depth; i++)
         if (m->depth[i]) free(m->depth[i]->buf), free(m->depth[i]);
     free(m->depth);
+    for (int32_t i = 0; i < m->n_cache; i++) free(m->cache[i].key.buf), free(m->cache[i].allowed);
     free(m);
 }
 
@@ -810,13 +816,47 @@ static void walk(owl_grammar_match *m, const owl_token_trie *t, int32_t at, cons
     }
 }
 
+static int state_equal(const gstate *a, const gstate *b) {
+    return a->n == b->n && a->used == b->used && a->cp == b->cp && a->need == b->need && a->total == b->total &&
+           !memcmp(a->len, b->len, (size_t)a->n * sizeof *a->len) && !memcmp(a->hash, b->hash, (size_t)a->n * sizeof *a->hash) &&
+           (!a->used || !memcmp(a->buf, b->buf, (size_t)a->used * sizeof *a->buf));
+}
+
 int64_t owl_grammar_match_allowed(owl_grammar_match *m, const owl_token_trie *t, uint8_t *allowed) {
     memset(allowed, 0, (size_t)t->n_vocab);
     if (!m || m->spent) return 0;
+    for (int32_t i = 0; i < m->n_cache; i++) {
+        struct mcache *c = &m->cache[i];
+        if (c->trie == t && state_equal(&c->key, &m->cur)) {
+            memcpy(allowed, c->allowed, (size_t)t->n_vocab);
+            return c->n;
+        }
+    }
     int64_t n = 0;
     if (can_continue(&m->cur) || m->cur.need) walk(m, t, 0, &m->cur, 0, allowed, &n);
     if (owl_grammar_match_complete(m))
         for (int i = 0; i < t->n_eog; i++) allowed[t->eog[i]] = 1, n++;
+    /* remember it (round robin); a failed allocation only skips the cache */
+    int32_t slot = m->n_cache < MAX_CACHE ? m->n_cache : m->next_cache;
+    struct mcache *c = &m->cache[slot];
+    if (slot == m->n_cache) {
+        *c = (struct mcache){0};
+        if (!(c->allowed = malloc((size_t)t->n_vocab))) return n;
+        m->n_cache++;
+    } else {
+        m->next_cache = (m->next_cache + 1) % MAX_CACHE;
+        if (c->trie && c->trie->n_vocab != t->n_vocab) {
+            uint8_t *a = realloc(c->allowed, (size_t)t->n_vocab);
+            if (!a) return c->trie = NULL, n;
+            c->allowed = a;
+        }
+    }
+    c->trie = NULL;
+    if (!state_copy(&c->key, &m->cur)) return n;
+    c->key.cp = m->cur.cp, c->key.need = m->cur.need, c->key.total = m->cur.total;
+    memcpy(c->allowed, allowed, (size_t)t->n_vocab);
+    c->n = n;
+    c->trie = t;
     return n;
 }
 
