@@ -262,6 +262,11 @@ int cmd_run(int argc, char **argv) {
         owl_status s2 = grammar_file ? owl_grammar_compile_gbnf(gs, gl, &grammar, &err)
                                      : owl_grammar_compile_regex(regex_src, strlen(regex_src), &grammar, &err);
         free(gs);
+        if (s2 && grammar_file) { /* name the file the line:column is in */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%.200s: %.800s", grammar_file, err.message);
+            memcpy(err.message, msg, sizeof msg);
+        }
         int64_t V = owl_engine_n_vocab(e);
         if (s2 || owl_grammar_match_new(grammar, &gmatch, &err) || owl_token_trie_new(tk, V, &trie, &err)) goto fail;
         if (!(allowed = malloc((size_t)V)) || !(masked = malloc((size_t)V * sizeof *masked))) {

@@ -35,7 +35,7 @@ done
 
 printf 'root ::= "a" foo\n' > "$tmp/bad.gbnf"
 expect_status 1 "$OWL" run "$M" -p x --grammar "$tmp/bad.gbnf"
-grep -q "grammar:1:14: undefined rule 'foo'" "$tmp/err" && ok || bad "undefined rule error: $(cat "$tmp/err")"
+grep -q "bad.gbnf: grammar:1:14: undefined rule 'foo'" "$tmp/err" && ok || bad "undefined rule error: $(cat "$tmp/err")"
 expect_status 1 "$OWL" run "$M" -p x --regex 'a(b'
 grep -q "regex:4: unclosed group" "$tmp/err" && ok || bad "regex error: $(cat "$tmp/err")"
 expect_status 2 "$OWL" run "$M" -p x --regex a --grammar "$tmp/g.gbnf"
