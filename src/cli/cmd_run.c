@@ -37,6 +37,10 @@ static const char usage[] =
     "  --stop TEXT            stop before this text (may repeat); the stop text is not printed\n"
     "  --json-schema F        the output must be JSON matching the JSON Schema in file F\n"
     "                         (generation ends when the value is complete)\n"
+    "  --grammar F            the output must match the GBNF grammar in file F (llama.cpp's\n"
+    "                         dialect, start rule root); ends when nothing more can follow\n"
+    "  --regex R              the whole output must match the regex R (literals, ., classes,\n"
+    "                         \\d \\w \\s, groups, |, * + ? {m,n}); one of the three constraints\n"
     "  --logit-bias ID=B      add B to token ID's logit (may repeat; B may be -inf to ban it)\n"
     "  --ignore-eos           do not stop at the end-of-generation token\n"
     "  --no-bos               do not add the model's BOS token\n"
@@ -118,7 +122,7 @@ static int chat_prompt(const owl_model *m, const char *model, const char *user, 
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16", *schema_file = NULL;
+    const char *model = NULL, *prompt = NULL, *file = NULL, *kv = "f16", *schema_file = NULL, *grammar_file = NULL, *regex_src = NULL;
     const char *system = NULL, *template_file = NULL;
     int chat = 0;
     const char *stops[MAX_STOP_ARGS];
@@ -174,6 +178,8 @@ int cmd_run(int argc, char **argv) {
             if (*end || isnan(b)) return cli_usage_error("run", "--logit-bias %s: the bias is not a number", v);
             biases[n_biases++] = (owl_logit_bias){(int32_t)id, b};
         } else if (!strcmp(a, "--json-schema") && has) schema_file = argv[++i];
+        else if (!strcmp(a, "--grammar") && has) grammar_file = argv[++i];
+        else if (!strcmp(a, "--regex") && has) regex_src = argv[++i];
         else if (!strcmp(a, "--kv") && has) kv = argv[++i];
         else if (!strcmp(a, "--chat")) chat = 1;
         else if (!strcmp(a, "--system") && has) system = argv[++i];
@@ -191,6 +197,8 @@ int cmd_run(int argc, char **argv) {
     if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
     if (n_logprobs >= 0 && !json) return cli_usage_error("run", "--logprobs goes with --json");
     if ((system || template_file) && !chat) return cli_usage_error("run", "--system and --template go with --chat");
+    if (!!schema_file + !!grammar_file + !!regex_src > 1)
+        return cli_usage_error("run", "--json-schema, --grammar and --regex exclude one another (give one)");
 
     owl_error err = {0};
     owl_model *m = NULL;
@@ -202,6 +210,8 @@ int cmd_run(int argc, char **argv) {
     owl_json_schema *schema = NULL;
     owl_json_match *match = NULL;
     owl_token_trie *trie = NULL;
+    owl_grammar *grammar = NULL;
+    owl_grammar_match *gmatch = NULL;
     uint8_t *allowed = NULL;
     float *masked = NULL;
     int32_t *ids = NULL;
@@ -288,6 +298,29 @@ int cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    if (grammar_file || regex_src) {
+        size_t gl = 0;
+        char *gs = grammar_file ? read_file(grammar_file, &gl) : NULL;
+        if (grammar_file && !gs) {
+            fprintf(stderr, "owl: %s: %s\n", grammar_file, strerror(errno));
+            rc = EXIT_OTHER;
+            goto done;
+        }
+        owl_status s2 = grammar_file ? owl_grammar_compile_gbnf(gs, gl, &grammar, &err)
+                                     : owl_grammar_compile_regex(regex_src, strlen(regex_src), &grammar, &err);
+        free(gs);
+        if (s2 && grammar_file) { /* name the file the line:column is in */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%.200s: %.800s", grammar_file, err.message);
+            memcpy(err.message, msg, sizeof msg);
+        }
+        int64_t V = owl_engine_n_vocab(e);
+        if (s2 || owl_grammar_match_new(grammar, &gmatch, &err) || owl_token_trie_new(tk, V, &trie, &err)) goto fail;
+        if (!(allowed = malloc((size_t)V)) || !(masked = malloc((size_t)V * sizeof *masked))) {
+            rc = EXIT_OTHER;
+            goto done;
+        }
+    }
     if (!(ds = owl_detok_stream_new(tk, 0))) {
         rc = EXIT_OTHER;
         goto done;
@@ -320,12 +353,26 @@ int cmd_run(int argc, char **argv) {
             }
             for (int64_t v = 0; v < V; v++) masked[v] = allowed[v] ? logits[v] : -INFINITY;
             choose = masked;
+        } else if (gmatch) { /* only the tokens that keep the output inside the grammar */
+            int64_t V = owl_engine_n_vocab(e);
+            if (!owl_grammar_match_allowed(gmatch, trie, allowed)) {
+                fprintf(stderr, "owl run: no token continues the grammar here (the vocabulary cannot spell what it needs)\n");
+                rc = EXIT_INPUT;
+                goto done;
+            }
+            for (int64_t v = 0; v < V; v++) masked[v] = allowed[v] ? logits[v] : -INFINITY;
+            choose = masked;
         }
         int32_t tok = owl_sampler_sample(sm, choose);
         if (match && !owl_token_is_eog(tk, tok)) {
             size_t pl;
             const char *pb = owl_token_piece(tk, tok, &pl);
             owl_json_match_feed(match, pb, pl);
+        }
+        if (gmatch && !owl_token_is_eog(tk, tok)) {
+            size_t pl;
+            const char *pb = owl_token_piece(tk, tok, &pl);
+            owl_grammar_match_feed(gmatch, pb, pl);
         }
         last_row = 0;
         if (n_logprobs >= 0) {
@@ -422,6 +469,8 @@ done:
     owl_detok_stream_free(ds);
     owl_json_match_free(match);
     owl_json_schema_free(schema);
+    owl_grammar_match_free(gmatch);
+    owl_grammar_free(grammar);
     owl_token_trie_free(trie);
     free(allowed);
     free(masked);

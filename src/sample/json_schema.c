@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "owl.h"
+#include "sample/token_trie.h"
 #include "tokenizer/tokenizer.h"
 
 #define MAX_NODES 512
@@ -525,22 +526,6 @@ int owl_json_match_complete(const owl_json_match *m) {
 }
 
 /* ---- masking through a token trie -------------------------------------------- */
-
-typedef struct tnode {
-    int32_t child;  /* first child, -1 */
-    int32_t next;   /* next sibling, -1 */
-    int32_t token;  /* a token ending here, -1; more than one: chained through tok_next */
-    unsigned char byte;
-} tnode;
-
-struct owl_token_trie {
-    tnode *n;
-    int32_t count, cap;
-    int32_t *tok_next; /* per token: another token with the same bytes, -1 */
-    int64_t n_vocab;
-    int32_t eog[8];
-    int n_eog;
-};
 
 static int32_t trie_child(owl_token_trie *t, int32_t at, unsigned char b, int create) {
     int32_t c = t->n[at].child;
