@@ -6,7 +6,7 @@ source "$(dirname "$0")/../cli_common.bash"
 
 expect_status 0 "$OWL" synth --help
 expect_status 0 "$OWL" synth --list
-for s in tinyllama-1.1b llama-3.2-1b qwen3-0.6b stories110m moe-tiny test-tiny; do
+for s in tinyllama-1.1b llama-3.2-1b qwen3-0.6b stories110m moe-tiny test-tiny test-k; do
   grep -q "^$s " "$tmp/out" && ok || bad "--list names $s"
 done
 expect_status 2 "$OWL" synth --shape test-tiny
@@ -24,6 +24,16 @@ if (j.family !== "llama" || j.parameters !== want || j.tokenizer.n_vocab !== 320
   g=$("$OWL" logits "$tmp/$t.gguf" --ids 1,300,301 --greedy 4 2>"$tmp/err")
   [ "$(wc -w <<<"$g")" -eq 4 ] && ok || bad "logits on the $t model: '$g' $(cat "$tmp/err")"
 done
+# K types (rows of 256) and llama-quantize's mixed recipes
+for t in Q2_K Q3_K Q4_K Q5_K Q6_K Q3_K_M Q4_K_S Q4_K_M Q5_K_S Q5_K_M; do
+  if "$OWL" synth --shape test-k --type $t --out "$tmp/$t.gguf" 2>"$tmp/err"; then ok; else bad "synth test-k $t: $(cat "$tmp/err")"; continue; fi
+  g=$("$OWL" logits "$tmp/$t.gguf" --ids 1,300,301 --greedy 4 2>"$tmp/err")
+  [ "$(wc -w <<<"$g")" -eq 4 ] && ok || bad "logits on the $t model: '$g' $(cat "$tmp/err")"
+done
+"$OWL" inspect "$tmp/Q4_K_M.gguf" > "$tmp/i.txt" && grep -q "output.weight  *Q6_K" "$tmp/i.txt" && grep -q "blk.1.ffn_down.weight  *Q6_K" "$tmp/i.txt" &&
+  grep -q "blk.0.ffn_down.weight  *Q4_K" "$tmp/i.txt" && ok || bad "Q4_K_M recipe types: $(grep weight "$tmp/i.txt" | head -5)"
+expect_status 1 "$OWL" synth --shape test-tiny --type Q3_K_M --out "$tmp/x.gguf"
+grep -q "IQ4_NL" "$tmp/err" && ok || bad "the error names the type owl cannot write: $(cat "$tmp/err")"
 [ "$("$OWL" tokenize "$tmp/F32.gguf" "ab")" != "" ] && ok || bad "the synthetic vocabulary tokenizes"
 "$OWL" synth --shape test-tiny --type Q8_0 --seed 7 --out "$tmp/a.gguf" && "$OWL" synth --shape test-tiny --type Q8_0 --seed 7 --out "$tmp/b.gguf" &&
   cmp -s "$tmp/a.gguf" "$tmp/b.gguf" && ok || bad "the same seed gives the same file"
