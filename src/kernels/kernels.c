@@ -123,6 +123,9 @@ static void build_fast_table(void) {
         for (size_t i = 0; i < N_TYPES; i++) { /* tiled kernels for many tokens */
             if (fast_table[i].type == OWL_Q8_0) fast_table[i].gemm = owl_gemm_q8_0_vnni;
             if (fast_table[i].type == OWL_Q4_0) fast_table[i].gemm = owl_gemm_q4_0_vnni;
+            if (fast_table[i].type == OWL_Q4_K) fast_table[i].gemm = owl_gemm_q4_K_vnni;
+            if (fast_table[i].type == OWL_Q5_K) fast_table[i].gemm = owl_gemm_q5_K_vnni;
+            if (fast_table[i].type == OWL_Q6_K) fast_table[i].gemm = owl_gemm_q6_K_vnni;
         }
         fast_isa = "avx512vnni";
     }
