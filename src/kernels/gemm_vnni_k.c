@@ -21,11 +21,11 @@ enum { TR = 4, TT = 4 };
 
 /* One row's superblock, unpacked: q holds the 256 values as unsigned bytes
    in the activations' order, scv[c] the scale of each int32 lane of chunk c
-   (bytes 32c..32c+31) as a 16-bit value with a zero high half, mn the 16
+   (bytes 64c..64c+63) as a 16-bit value with a zero high half, mn the 16
    group minimums (Q4_K/Q5_K) or scales (Q6_K, for its -32 offset). */
 typedef struct kunp {
     uint8_t q[QK_K];
-    __m256i scv[8];
+    __m512i scv[4];
     __m256i mn;
     float d, dmin;
 } kunp;
@@ -62,12 +62,14 @@ TARGET static void unpack_q45_K(const uint8_t *blk, int five, kunp *u) {
         _mm256_storeu_si256((__m256i *)(u->q + 64 * j + 32), b);
     }
     int16_t mn[16];
+    int d[8];
     for (int j = 0; j < 8; j++) {
-        int d, m;
-        scale_min_k4(j, blk + 4, &d, &m);
-        u->scv[j] = _mm256_set1_epi32(d);
+        int m;
+        scale_min_k4(j, blk + 4, &d[j], &m);
         mn[2 * j] = mn[2 * j + 1] = (int16_t)m;
     }
+    for (int c = 0; c < 4; c++)
+        u->scv[c] = _mm512_inserti64x4(_mm512_set1_epi32(d[2 * c]), _mm256_set1_epi32(d[2 * c + 1]), 1);
     u->mn = _mm256_loadu_si256((const __m256i *)mn);
 }
 
@@ -91,8 +93,12 @@ TARGET static void unpack_q6_K(const block_q6_K *x, kunp *u) {
     }
     int16_t sc[16];
     for (int g = 0; g < 16; g++) sc[g] = x->scales[g];
-    for (int c = 0; c < 8; c++)
-        u->scv[c] = _mm256_set_m128i(_mm_set1_epi32((uint16_t)sc[2 * c + 1]), _mm_set1_epi32((uint16_t)sc[2 * c]));
+    for (int c = 0; c < 4; c++)
+        u->scv[c] = _mm512_set_epi32(
+            (uint16_t)sc[4 * c + 3], (uint16_t)sc[4 * c + 3], (uint16_t)sc[4 * c + 3], (uint16_t)sc[4 * c + 3],
+            (uint16_t)sc[4 * c + 2], (uint16_t)sc[4 * c + 2], (uint16_t)sc[4 * c + 2], (uint16_t)sc[4 * c + 2],
+            (uint16_t)sc[4 * c + 1], (uint16_t)sc[4 * c + 1], (uint16_t)sc[4 * c + 1], (uint16_t)sc[4 * c + 1],
+            (uint16_t)sc[4 * c], (uint16_t)sc[4 * c], (uint16_t)sc[4 * c], (uint16_t)sc[4 * c]);
     u->mn = _mm256_loadu_si256((const __m256i *)sc);
 }
 
@@ -106,22 +112,25 @@ TARGET static inline __m256i hsum8(const __m256i *v) {
 
 /* nr rows (u) x nt tokens (y) of one superblock into Y: the per-row kernel's
    float steps, sumf += d*yd*isum (- dmin*yd*msum), in superblock order. */
-TARGET static inline void tile_sb(const kunp *u, int nr, const block_q8_K *const *y, int nt, int six, float *Y,
-                                  int64_t ldy) {
+__attribute__((always_inline)) TARGET static inline void tile_sb(const kunp *u, int nr, const block_q8_K *const *y,
+                                                                  int nt, int six, float *Y, int64_t ldy) {
+    __m512i accz[TR * TT];
     __m256i acc[TR * TT], mac[TR * TT];
-    UNROLL for (int k = 0; k < TR * TT; k++) acc[k] = mac[k] = _mm256_setzero_si256();
-    for (int c = 0; c < 8; c++) {
-        __m256i yv[TT];
-        UNROLL for (int j = 0; j < TT; j++) if (j < nt) yv[j] = _mm256_loadu_si256((const __m256i *)(y[j]->qs + 32 * c));
+    UNROLL for (int k = 0; k < TR * TT; k++) accz[k] = _mm512_setzero_si512(), mac[k] = _mm256_setzero_si256();
+    UNROLL for (int c = 0; c < 4; c++) {
+        __m512i yv[TT];
+        UNROLL for (int j = 0; j < TT; j++) yv[j] = _mm512_loadu_si512(y[j]->qs + 64 * c); /* y[j >= nt] is valid */
         UNROLL for (int i = 0; i < TR; i++) {
             if (i >= nr) break;
-            const __m256i w = _mm256_loadu_si256((const __m256i *)(u[i].q + 32 * c)), sc = u[i].scv[c];
+            const __m512i w = _mm512_loadu_si512(u[i].q + 64 * c), sc = u[i].scv[c];
             UNROLL for (int j = 0; j < TT; j++) if (j < nt) {
-                const __m256i dp = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, yv[j]);
-                acc[i * TT + j] = _mm256_dpwssd_epi32(acc[i * TT + j], dp, sc);
+                const __m512i dp = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yv[j]);
+                accz[i * TT + j] = _mm512_dpwssd_epi32(accz[i * TT + j], dp, sc);
             }
         }
     }
+    UNROLL for (int k = 0; k < TR * TT; k++)
+        acc[k] = _mm256_add_epi32(_mm512_castsi512_si256(accz[k]), _mm512_extracti64x4_epi64(accz[k], 1));
     UNROLL for (int i = 0; i < TR; i++) {
         if (i >= nr) break;
         UNROLL for (int j = 0; j < TT; j++) if (j < nt)
