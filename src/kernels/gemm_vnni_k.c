@@ -7,6 +7,7 @@
  * (dot_x86_quants.inc) gets, and the float steps are the same in the same
  * order: the results equal owl_vec_dot_q*_K_q8_K_vnni bit for bit. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/blocks.h"
@@ -110,10 +111,12 @@ TARGET static inline __m256i hsum8(const __m256i *v) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(g1, g2, 0x20), _mm256_permute2x128_si256(g1, g2, 0x31));
 }
 
-/* nr rows (u) x nt tokens (y) of one superblock into Y: the per-row kernel's
-   float steps, sumf += d*yd*isum (- dmin*yd*msum), in superblock order. */
+/* nr rows (u) x nt tokens (y) of one superblock, added to the 16 float
+   lanes of *yacc (lane 4i + j: row i, token j): the per-row kernel's float
+   steps, sumf += d*yd*isum (- dmin*yd*msum), as separate vector multiplies
+   and adds (no fused multiply-add), so each lane rounds as the scalar does. */
 __attribute__((always_inline)) TARGET static inline void tile_sb(const kunp *u, int nr, const block_q8_K *const *y,
-                                                                  int nt, int six, float *Y, int64_t ldy) {
+                                                                  int nt, int six, __m512 *yacc) {
     __m512i accz[TR * TT];
     __m256i acc[TR * TT], mac[TR * TT];
     UNROLL for (int k = 0; k < TR * TT; k++) accz[k] = _mm512_setzero_si512(), mac[k] = _mm256_setzero_si256();
@@ -136,45 +139,67 @@ __attribute__((always_inline)) TARGET static inline void tile_sb(const kunp *u, 
         UNROLL for (int j = 0; j < TT; j++) if (j < nt)
             mac[i * TT + j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[j]->bsums), u[i].mn);
     }
-    int32_t is[TR * TT], ms[TR * TT];
-    _mm256_storeu_si256((__m256i *)is, hsum8(acc));
-    _mm256_storeu_si256((__m256i *)(is + 8), hsum8(acc + 8));
-    _mm256_storeu_si256((__m256i *)ms, hsum8(mac));
-    _mm256_storeu_si256((__m256i *)(ms + 8), hsum8(mac + 8));
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nt; j++) {
-            float *out = &Y[j * ldy + i];
-            if (six) *out += u[i].d * y[j]->d * (float)(is[i * TT + j] - 32 * ms[i * TT + j]);
-            else *out += u[i].d * y[j]->d * (float)is[i * TT + j] - u[i].dmin * y[j]->d * (float)ms[i * TT + j];
-        }
+    __m512i is = _mm512_inserti64x4(_mm512_castsi256_si512(hsum8(acc)), hsum8(acc + 8), 1);
+    const __m512i ms = _mm512_inserti64x4(_mm512_castsi256_si512(hsum8(mac)), hsum8(mac + 8), 1);
+    float d[TR], dm[TR];
+    for (int i = 0; i < TR; i++) d[i] = i < nr ? u[i].d : 0.0f, dm[i] = i < nr ? u[i].dmin : 0.0f;
+    const __m512i rowi = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512 dv = _mm512_permutexvar_ps(rowi, _mm512_castps128_ps512(_mm_loadu_ps(d)));
+    const __m512 yd = _mm512_broadcast_f32x4(_mm_set_ps(y[3]->d, y[2]->d, y[1]->d, y[0]->d));
+    if (six) {
+        is = _mm512_sub_epi32(is, _mm512_slli_epi32(ms, 5));
+        *yacc = _mm512_add_ps(*yacc, _mm512_mul_ps(_mm512_mul_ps(dv, yd), _mm512_cvtepi32_ps(is)));
+    } else {
+        const __m512 dmv = _mm512_permutexvar_ps(rowi, _mm512_castps128_ps512(_mm_loadu_ps(dm)));
+        const __m512 a = _mm512_mul_ps(_mm512_mul_ps(dv, yd), _mm512_cvtepi32_ps(is));
+        const __m512 b = _mm512_mul_ps(_mm512_mul_ps(dmv, yd), _mm512_cvtepi32_ps(ms));
+        *yacc = _mm512_add_ps(*yacc, _mm512_sub_ps(a, b));
+    }
 }
 
-/* type: 4, 5 or 6 */
+typedef void (*rowdot_fn)(int64_t n, float *s, const void *x, const void *y);
+
+/* type: 4, 5 or 6. A tile of 4 rows has all its superblocks unpacked first
+   (n_in / 256 x 4 x 832 bytes: L2-sized), then every tile of 4 tokens runs
+   over them with its 16 sums in one register. */
 TARGET static void gemm_k(int type, const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1,
                           const void *Xq, size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy) {
     const int64_t nb = n_in / QK_K;
     const size_t bsize = type == 4 ? sizeof(block_q4_K) : type == 5 ? sizeof(block_q5_K) : sizeof(block_q6_K);
-    kunp u[TR];
+    kunp *u = nb > 0 ? aligned_alloc(64, (size_t)nb * TR * sizeof(kunp)) : NULL;
+    if (!u) { /* no memory for the unpacked tile: the per-row kernel, same results */
+        const rowdot_fn dot = type == 4 ? owl_vec_dot_q4_K_q8_K_vnni : type == 5 ? owl_vec_dot_q5_K_q8_K_vnni
+                                                                             : owl_vec_dot_q6_K_q8_K_vnni;
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t t = 0; t < n_tok; t++)
+                dot(n_in, &Y[t * ldy + r], (const char *)W + (size_t)r * w_row_bytes, (const char *)Xq + (size_t)t * xq_row_bytes);
+        return;
+    }
     for (int64_t r = r0; r < r1; r += TR) {
         const int nr = r1 - r < TR ? (int)(r1 - r) : TR;
-        for (int64_t t = 0; t < n_tok; t++)
-            for (int i = 0; i < nr; i++) Y[t * ldy + r + i] = 0.0f;
-        for (int64_t ib = 0; ib < nb; ib++) {
+        for (int64_t ib = 0; ib < nb; ib++)
             for (int i = 0; i < nr; i++) {
                 const uint8_t *blk = (const uint8_t *)W + (size_t)(r + i) * w_row_bytes + (size_t)ib * bsize;
-                if (type == 6) unpack_q6_K((const block_q6_K *)blk, &u[i]);
-                else unpack_q45_K(blk, type == 5, &u[i]);
+                if (type == 6) unpack_q6_K((const block_q6_K *)blk, &u[ib * TR + i]);
+                else unpack_q45_K(blk, type == 5, &u[ib * TR + i]);
             }
-            for (int64_t t = 0; t < n_tok; t += TT) {
-                const int nt = n_tok - t < TT ? (int)(n_tok - t) : TT;
+        for (int64_t t = 0; t < n_tok; t += TT) {
+            const int nt = n_tok - t < TT ? (int)(n_tok - t) : TT;
+            __m512 yacc = _mm512_setzero_ps();
+            for (int64_t ib = 0; ib < nb; ib++) {
                 const block_q8_K *y[TT];
                 for (int j = 0; j < TT; j++)
                     y[j] = (const block_q8_K *)((const char *)Xq + (size_t)(t + (j < nt ? j : 0)) * xq_row_bytes) + ib;
-                if (nr == TR && nt == TT) tile_sb(u, TR, y, TT, type == 6, &Y[t * ldy + r], ldy);
-                else tile_sb(u, nr, y, nt, type == 6, &Y[t * ldy + r], ldy);
+                if (nr == TR && nt == TT) tile_sb(&u[ib * TR], TR, y, TT, type == 6, &yacc);
+                else tile_sb(&u[ib * TR], nr, y, nt, type == 6, &yacc);
             }
+            float out[TR * TT];
+            _mm512_storeu_ps(out, yacc);
+            for (int i = 0; i < nr; i++)
+                for (int j = 0; j < nt; j++) Y[(t + j) * ldy + r + i] = out[i * TT + j];
         }
     }
+    free(u);
 }
 
 TARGET void owl_gemm_q4_K_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
