@@ -1,6 +1,11 @@
 /* dot_vnni_quants.c: the block-quantized vec_dot kernels for AVX-512 VNNI
  * on 256-bit registers (see dot_x86_quants.inc): dpbusd sums four byte
  * products straight into int32, with no 16-bit intermediate. */
+/* clang would fuse a*b + c into FMAs (gcc does not in C11 mode): the per-row
+   and tiled kernels must round alike */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include <stdint.h>
 #include <string.h>
 

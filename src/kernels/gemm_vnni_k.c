@@ -6,6 +6,11 @@
  * 4 x 63 x 128), so each superblock's integer is the one the per-row kernel
  * (dot_x86_quants.inc) gets, and the float steps are the same in the same
  * order: the results equal owl_vec_dot_q*_K_q8_K_vnni bit for bit. */
+/* clang would fuse a*b + c into FMAs (gcc does not in C11 mode): the per-row
+   and tiled kernels must round alike */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
