@@ -125,8 +125,7 @@ static void test_names_and_errors(void) {
     CHECK(!strcmp(owl_ftype_name(OWL_FTYPE_Q3_K_M), "Q3_K_M") && owl_ftype_name(99) == NULL, "ftype names");
     owl_error err = {0};
     CHECK(owl_synth_ftype("test-k", 99, 1, tmp_path("x.gguf"), &err) == OWL_ERR_USAGE, "an unknown file type");
-    /* rows of 64: Q4_K falls back to Q5_0 as in llama.cpp; Q3_K would need
-       IQ4_NL, which owl cannot write yet: a clear error, no file */
+    /* rows of 64: Q4_K falls back to Q5_0 as in llama.cpp, Q3_K to IQ4_NL */
     err = (owl_error){0};
     CHECK(owl_synth_ftype("test-tiny", OWL_FTYPE_Q4_K_M, 1, tmp_path("t.gguf"), &err) == OWL_OK, "%s", err.message);
     owl_model *m = NULL;
@@ -137,9 +136,19 @@ static void test_names_and_errors(void) {
         owl_model_close(m);
     }
     err = (owl_error){0};
-    CHECK(owl_synth_ftype("test-tiny", OWL_FTYPE_Q3_K_M, 1, tmp_path("u.gguf"), &err) == OWL_ERR_UNSUPPORTED, "Q3_K_M on rows of 64");
-    CHECK(strstr(err.message, "IQ4_NL") != NULL, "the error names the fallback type: %s", err.message);
-    CHECK(access(tmp_path("u.gguf"), F_OK) != 0, "no file is left");
+    CHECK(owl_synth_ftype("test-tiny", OWL_FTYPE_Q3_K_M, 1, tmp_path("u.gguf"), &err) == OWL_OK, "%s", err.message);
+    m = NULL;
+    if (owl_model_open(tmp_path("u.gguf"), &m, &err) == OWL_OK) {
+        const owl_tensor *q = owl_model_find_tensor(m, "blk.0.attn_q.weight");
+        CHECK(q && q->dtype == OWL_IQ4_NL, "Q3_K falls back to IQ4_NL");
+        CHECK(runs_finite(m), "the fallback model runs");
+        owl_model_close(m);
+    }
+    /* a plain K type has no fallback: a clear error, no file */
+    err = (owl_error){0};
+    CHECK(owl_synth("test-tiny", OWL_Q4_K, 1, tmp_path("v.gguf"), &err) == OWL_ERR_UNSUPPORTED, "Q4_K on rows of 64");
+    CHECK(strstr(err.message, "multiple of 256") != NULL, "the error says why: %s", err.message);
+    CHECK(access(tmp_path("v.gguf"), F_OK) != 0, "no file is left");
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /* kernels.c: the per-type kernel table and the matmul driver. Scalar
  * to_float is bit-exact with ggml for F32..IQ4_NL; from_float is ggml's _ref
- * quantizer where owl has it (NULL: the IQ4_NL search, not yet);
+ * quantizer (IQ4_NL: what ggml_quantize_chunk runs);
  * vec_dot is the scalar generic one (NULL only for activation-only types). */
 #include "kernels/kernels.h"
 
@@ -64,7 +64,7 @@ static const owl_kernel_traits reference_table[] = {
     {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, owl_q5_K_from_float, owl_vec_dot_q5_K_q8_K, NULL},
     {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, owl_q6_K_from_float, owl_vec_dot_q6_K_q8_K, NULL},
     {OWL_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), OWL_Q8_K, owl_q8_K_to_float, owl_q8_K_from_float, NULL, NULL},
-    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, NULL, owl_vec_dot_iq4_nl_q8_0, NULL},
+    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, owl_iq4_nl_from_float, owl_vec_dot_iq4_nl_q8_0, NULL},
 };
 
 const owl_kernel_traits *owl_kernels_get_reference(int type) {

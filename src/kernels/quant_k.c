@@ -419,3 +419,61 @@ void owl_q6_K_from_float(const float *x, void *dst, int64_t n) {
         }
     }
 }
+
+/* IQ4_NL: the index of the nearest of the 16 non-linear levels (ggml's
+   best_index_int8: bisection, ties to the upper level). */
+static int nearest_level(const int8_t *val, float x) {
+    if (x <= val[0]) return 0;
+    if (x >= val[15]) return 15;
+    int ml = 0, mu = 15;
+    while (mu - ml > 1) {
+        const int mav = (ml + mu) / 2;
+        if (x < val[mav]) mu = mav;
+        else ml = mav;
+    }
+    return x - val[mu - 1] < val[mu] - x ? mu - 1 : mu;
+}
+
+/* What ggml_quantize_chunk runs for IQ4_NL without an importance matrix
+   (quantize_iq4_nl: quantize_row_iq4_nl_impl with weights x^2 and a search
+   of 15 inverse scales, ntry = 7), one block of 32 at a time. */
+void owl_iq4_nl_from_float(const float *x, void *dst, int64_t n) {
+    block_iq4_nl *y = dst;
+    const int8_t *val = owl_kvalues_iq4nl;
+    uint8_t L[32];
+    for (int64_t ib = 0; ib < n / 32; ib++, x += 32) {
+        float amax = 0, max = 0, d = 0;
+        for (int j = 0; j < 32; j++) {
+            const float ax = fabsf(x[j]);
+            if (ax > amax) { amax = ax; max = x[j]; }
+        }
+        if (amax >= GROUP_EPS) {
+            d = -max / val[0];
+            float id = 1 / d, sumqx = 0, sumq2 = 0;
+            for (int j = 0; j < 32; j++) {
+                const float q = val[nearest_level(val, id * x[j])], w = x[j] * x[j];
+                sumqx += w * q * x[j];
+                sumq2 += w * q * q;
+            }
+            d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
+            float best = d * sumqx;
+            for (int itry = -7; itry <= 7; itry++) {
+                id = (itry + val[0]) / max;
+                sumqx = sumq2 = 0;
+                for (int j = 0; j < 32; j++) {
+                    const float q = val[nearest_level(val, id * x[j])], w = x[j] * x[j];
+                    sumqx += w * q * x[j];
+                    sumq2 += w * q * q;
+                }
+                if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+                    d = sumqx / sumq2;
+                    best = d * sumqx;
+                }
+            }
+        }
+        y[ib].d = owl_f32_to_f16(d);
+        const float id = d ? 1 / d : 0;
+        for (int j = 0; j < 32; j++) L[j] = (uint8_t)nearest_level(val, id * x[j]);
+        for (int j = 0; j < 16; j++) y[ib].qs[j] = (uint8_t)(L[j] | (L[16 + j] << 4));
+    }
+}

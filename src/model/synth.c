@@ -130,7 +130,8 @@ static int use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n 
  *  - everything else the recipe's base type.
  * A row length that is not a multiple of 256 falls back as llama.cpp does
  * (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> IQ4_NL), and the
- * output tensor takes Q8_0 then. */
+ * output tensor takes Q8_0 then. Verified against llama-quantize's own files
+ * in tests/test_synth.c. */
 static int recipe_type(const builder *b, const char *name, int64_t n_in) {
     enum { Q2K = OWL_FTYPE_Q2_K, Q3S = OWL_FTYPE_Q3_K_S, Q3M = OWL_FTYPE_Q3_K_M, Q3L = OWL_FTYPE_Q3_K_L,
            Q4S = OWL_FTYPE_Q4_K_S, Q4M = OWL_FTYPE_Q4_K_M, Q5S = OWL_FTYPE_Q5_K_S, Q5M = OWL_FTYPE_Q5_K_M };
