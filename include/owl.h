@@ -539,6 +539,21 @@ owl_status owl_chat_render(const owl_model *m, const owl_chat_params *p, char **
 owl_status owl_synth(const char *shape, int dtype, uint64_t seed, const char *path, owl_error *err);
 /* The i-th shape's name (NULL past the last) and a description. */
 const char *owl_synth_shapes(size_t i, const char **description);
+/* llama.cpp's file types (llama_ftype, stored as general.file_type). The K
+ * recipes (Q2_K, Q3_K_S/M/L, Q4_K_S/M, Q5_K_S/M, Q6_K) pick a type per tensor
+ * as llama-quantize does; the others put every matrix in one type. */
+typedef enum owl_ftype {
+    OWL_FTYPE_F32 = 0, OWL_FTYPE_F16 = 1, OWL_FTYPE_Q4_0 = 2, OWL_FTYPE_Q4_1 = 3,
+    OWL_FTYPE_Q8_0 = 7, OWL_FTYPE_Q5_0 = 8, OWL_FTYPE_Q5_1 = 9, OWL_FTYPE_Q2_K = 10,
+    OWL_FTYPE_Q3_K_S = 11, OWL_FTYPE_Q3_K_M = 12, OWL_FTYPE_Q3_K_L = 13, OWL_FTYPE_Q4_K_S = 14,
+    OWL_FTYPE_Q4_K_M = 15, OWL_FTYPE_Q5_K_S = 16, OWL_FTYPE_Q5_K_M = 17, OWL_FTYPE_Q6_K = 18,
+    OWL_FTYPE_IQ4_NL = 25, OWL_FTYPE_BF16 = 32,
+} owl_ftype;
+/* "Q4_K_M" -> OWL_FTYPE_Q4_K_M (exact, upper case); -1 if unknown. */
+int owl_ftype_by_name(const char *name);
+const char *owl_ftype_name(int ftype); /* NULL if unknown */
+/* owl_synth with a file type: a recipe's per-tensor types, or one type. */
+owl_status owl_synth_ftype(const char *shape, int ftype, uint64_t seed, const char *path, owl_error *err);
 
 #ifdef __cplusplus
 }

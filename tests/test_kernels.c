@@ -98,8 +98,8 @@ static void test_half_exhaustive(void) {
 
 
 /* from_float of synth_input.f32 must equal ggml's synth_<type>.bin byte for
- * byte, for the types whose quantizer owl has (the K-quant and IQ4_NL
- * searches are not ported yet; they are skipped and listed here). */
+ * byte (ggml_quantize_chunk without imatrix: the _ref quantizers), for every
+ * type: all 13 (IQ4_NL as ggml_quantize_chunk runs it). */
 static void test_quantize_synth(void) {
     size_t nin;
     float *in = read_all(shared_path("reference/dequant/synth_input.f32"), &nin);
@@ -127,7 +127,7 @@ static void test_quantize_synth(void) {
         }
         free(want);
     }
-    CHECK(done == 7, "quantizers checked: %d", done);
+    CHECK(done == 13, "quantizers checked: %d", done);
     free(in);
 }
 
@@ -223,15 +223,16 @@ static void test_fast_vs_reference(void) {
 /* The tiled kernels give exactly what the per-row kernel gives, for every
    tile edge (rows and tokens not multiples of 4). */
 static void test_gemm_bit_identical(void) {
-    static const int types[] = {OWL_Q8_0, OWL_Q4_0};
+    static const int types[] = {OWL_Q8_0, OWL_Q4_0, OWL_Q4_K, OWL_Q5_K, OWL_Q6_K};
     srand(5);
     int checked = 0;
-    for (size_t c = 0; c < 2; c++) {
-        const owl_kernel_traits *k = owl_kernels_get(types[c]), *kq = owl_kernels_get_reference(OWL_Q8_0);
+    for (size_t c = 0; c < sizeof types / sizeof *types; c++) {
+        const owl_kernel_traits *k = owl_kernels_get(types[c]), *kq = owl_kernels_get_reference(k->vec_dot_type);
         if (!k->gemm) continue; /* this CPU has no tiled kernel for it */
         for (int trial = 0; trial < 30; trial++) {
-            int64_t n = 32 * (1 + rand() % 20), rows = 1 + rand() % 13, toks = 4 + rand() % 11;
-            size_t wb = owl_row_bytes(k->type, n), xb = owl_row_bytes(OWL_Q8_0, n);
+            int64_t n = k->block_size * (1 + rand() % (k->block_size == 32 ? 20 : 6)), rows = 1 + rand() % 13,
+                    toks = 4 + rand() % 11;
+            size_t wb = owl_row_bytes(k->type, n), xb = owl_row_bytes(k->vec_dot_type, n);
             uint8_t *w = malloc(wb * (size_t)rows), *xq = malloc(xb * (size_t)toks);
             float *x = malloc((size_t)n * 4), *y0 = malloc((size_t)(rows * toks) * 4), *y1 = malloc((size_t)(rows * toks) * 4);
             for (int64_t r = 0; r < rows; r++) {

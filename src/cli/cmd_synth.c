@@ -15,8 +15,12 @@ static const char usage[] =
     "\n"
     "Writes a GGUF model of a real architecture's shape with seeded random\n"
     "weights (N(0, 1/fan_in)) and a synthetic SentencePiece vocabulary, for\n"
-    "benchmarks and tests. T is a weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_1,\n"
-    "Q5_0, Q5_1 (the types owl can quantize; norms stay F32).\n"
+    "benchmarks and tests. T is a weight type for every matrix: F32, F16, BF16,\n"
+    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (norms stay\n"
+    "F32; the K types need rows of a multiple of 256);\n"
+    "or one of llama-quantize's mixed recipes Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S,\n"
+    "Q4_K_M, Q5_K_S, Q5_K_M, which choose a type per tensor as llama.cpp does\n"
+    "(output Q6_K, attn_v and ffn_down bigger on some layers).\n"
     "\n"
     "  --list      the shapes\n"
     "\n"
@@ -51,8 +55,11 @@ int cmd_synth(int argc, char **argv) {
         const char *nm = owl_dtype_name(t);
         if (nm && !strcasecmp(nm, type)) dtype = t;
     }
-    if (dtype < 0) return cli_usage_error("synth", "unknown weight type '%s' (F32, F16, BF16, Q8_0, Q4_0, ...)", type);
+    int ftype = dtype < 0 ? owl_ftype_by_name(type) : -1;
+    if (dtype < 0 && ftype < 0)
+        return cli_usage_error("synth", "unknown weight type '%s' (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q4_K_M, ...)", type);
     owl_error err = {0};
-    if (owl_synth(shape, dtype, seed, out, &err)) return cli_report_error(&err);
+    if (dtype >= 0 ? owl_synth(shape, dtype, seed, out, &err) : owl_synth_ftype(shape, ftype, seed, out, &err))
+        return cli_report_error(&err);
     return EXIT_OK;
 }

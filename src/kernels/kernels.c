@@ -1,6 +1,6 @@
 /* kernels.c: the per-type kernel table and the matmul driver. Scalar
  * to_float is bit-exact with ggml for F32..IQ4_NL; from_float is ggml's _ref
- * quantizer where owl has it (NULL: the K-quant/IQ4_NL searches, not yet);
+ * quantizer (IQ4_NL: what ggml_quantize_chunk runs);
  * vec_dot is the scalar generic one (NULL only for activation-only types). */
 #include "kernels/kernels.h"
 
@@ -58,13 +58,13 @@ static const owl_kernel_traits reference_table[] = {
     {OWL_Q5_1, "Q5_1", 32, sizeof(block_q5_1), OWL_Q8_1, owl_q5_1_to_float, owl_q5_1_from_float, owl_vec_dot_q5_1_q8_1, NULL},
     {OWL_Q8_0, "Q8_0", 32, sizeof(block_q8_0), OWL_Q8_0, owl_q8_0_to_float, owl_q8_0_from_float, owl_vec_dot_q8_0_q8_0, NULL},
     {OWL_Q8_1, "Q8_1", 32, sizeof(block_q8_1), OWL_Q8_1, owl_q8_1_to_float, owl_q8_1_from_float, NULL, NULL},
-    {OWL_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), OWL_Q8_K, owl_q2_K_to_float, NULL, owl_vec_dot_q2_K_q8_K, NULL},
-    {OWL_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), OWL_Q8_K, owl_q3_K_to_float, NULL, owl_vec_dot_q3_K_q8_K, NULL},
-    {OWL_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), OWL_Q8_K, owl_q4_K_to_float, NULL, owl_vec_dot_q4_K_q8_K, NULL},
-    {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, NULL, owl_vec_dot_q5_K_q8_K, NULL},
-    {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, NULL, owl_vec_dot_q6_K_q8_K, NULL},
+    {OWL_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), OWL_Q8_K, owl_q2_K_to_float, owl_q2_K_from_float, owl_vec_dot_q2_K_q8_K, NULL},
+    {OWL_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), OWL_Q8_K, owl_q3_K_to_float, owl_q3_K_from_float, owl_vec_dot_q3_K_q8_K, NULL},
+    {OWL_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), OWL_Q8_K, owl_q4_K_to_float, owl_q4_K_from_float, owl_vec_dot_q4_K_q8_K, NULL},
+    {OWL_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), OWL_Q8_K, owl_q5_K_to_float, owl_q5_K_from_float, owl_vec_dot_q5_K_q8_K, NULL},
+    {OWL_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), OWL_Q8_K, owl_q6_K_to_float, owl_q6_K_from_float, owl_vec_dot_q6_K_q8_K, NULL},
     {OWL_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), OWL_Q8_K, owl_q8_K_to_float, owl_q8_K_from_float, NULL, NULL},
-    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, NULL, owl_vec_dot_iq4_nl_q8_0, NULL},
+    {OWL_IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl), OWL_Q8_0, owl_iq4_nl_to_float, owl_iq4_nl_from_float, owl_vec_dot_iq4_nl_q8_0, NULL},
 };
 
 const owl_kernel_traits *owl_kernels_get_reference(int type) {
@@ -123,6 +123,9 @@ static void build_fast_table(void) {
         for (size_t i = 0; i < N_TYPES; i++) { /* tiled kernels for many tokens */
             if (fast_table[i].type == OWL_Q8_0) fast_table[i].gemm = owl_gemm_q8_0_vnni;
             if (fast_table[i].type == OWL_Q4_0) fast_table[i].gemm = owl_gemm_q4_0_vnni;
+            if (fast_table[i].type == OWL_Q4_K) fast_table[i].gemm = owl_gemm_q4_K_vnni;
+            if (fast_table[i].type == OWL_Q5_K) fast_table[i].gemm = owl_gemm_q5_K_vnni;
+            if (fast_table[i].type == OWL_Q6_K) fast_table[i].gemm = owl_gemm_q6_K_vnni;
         }
         fast_isa = "avx512vnni";
     }

@@ -1,6 +1,6 @@
 /* quant.c: ggml's reference quantizers (quantize_row_*_ref, no imatrix) for
- * the 32-wide types and the Q8_K activation type. The K-quant and IQ4_NL
- * searches (make_qkx2_quants, make_q3_quants, ...) are not here yet. */
+ * the 32-wide types and the Q8_K activation type; the K-quants are in
+ * quant_k.c. IQ4_NL's search is not here yet. */
 #include <math.h>
 
 #include "kernels/blocks.h"

@@ -15,6 +15,14 @@ void owl_q8_1_from_float(const float *x, void *y, int64_t n);
 void owl_q8_0_quantize_act(const float *x, void *y, int64_t n);
 void owl_q8_1_quantize_act(const float *x, void *y, int64_t n);
 void owl_q8_K_from_float(const float *x, void *y, int64_t n);
+/* quant_k.c: ggml's quantize_row_q{2..6}_K_ref. */
+void owl_q2_K_from_float(const float *x, void *y, int64_t n);
+void owl_q3_K_from_float(const float *x, void *y, int64_t n);
+void owl_q4_K_from_float(const float *x, void *y, int64_t n);
+void owl_q5_K_from_float(const float *x, void *y, int64_t n);
+void owl_q6_K_from_float(const float *x, void *y, int64_t n);
+/* quant_k.c: ggml's IQ4_NL quantizer as ggml_quantize_chunk runs it. */
+void owl_iq4_nl_from_float(const float *x, void *y, int64_t n);
 
 void owl_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *x, const void *y);
 void owl_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *x, const void *y);

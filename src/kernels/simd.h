@@ -65,5 +65,12 @@ void owl_gemm_q8_0_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t
                         size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
 void owl_gemm_q4_0_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
                         size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
+/* gemm_vnni_k.c */
+void owl_gemm_q4_K_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                        size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
+void owl_gemm_q5_K_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                        size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
+void owl_gemm_q6_K_vnni(const void *W, size_t w_row_bytes, int64_t n_in, int64_t r0, int64_t r1, const void *Xq,
+                        size_t xq_row_bytes, int64_t n_tok, float *Y, int64_t ldy);
 
 #endif

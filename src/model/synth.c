@@ -29,6 +29,7 @@ static const shape SHAPES[] = {
     {"stories110m", "llama", "llama2.c stories110M (tied)", 32000, 768, 12, 12, 12, 64, 2048, 1024, 0, 0, 10000, 1, 0},
     {"moe-tiny", "llama", "a small Mixtral-style MoE: 8 experts, top 2", 32000, 512, 8, 8, 4, 64, 1024, 2048, 8, 2, 10000, 0, 0},
     {"test-tiny", "llama", "a 0.1M-parameter model for tests", 320, 64, 2, 4, 2, 16, 128, 256, 0, 0, 10000, 0, 0},
+    {"test-k", "llama", "rows of 256 for K-quant tests (the shape of ../shared/reference dtype_*)", 512, 256, 2, 4, 2, 64, 512, 512, 0, 0, 10000, 0, 0},
 };
 
 const char *owl_synth_shapes(size_t i, const char **description) {
@@ -59,7 +60,11 @@ typedef struct builder {
     size_t n_t, cap_t;
     void **owned;
     size_t n_owned, cap_owned;
-    int type;
+    int type;      /* every matrix in this type, unless ftype names a recipe */
+    int ftype;     /* llama_ftype written as general.file_type, -1 none */
+    int recipe;    /* 1: choose per tensor as llama-quantize does for ftype */
+    int64_t n_layer, n_gqa, n_expert;
+    int tied;
     rng r;
     owl_error *err;
 } builder;
@@ -103,14 +108,83 @@ static int kv_str(builder *b, const char *key, const char *v) {
     return s && add_kv(b, key, (owl_gguf_value){.type = GGUF_STRING, .s = {s, strlen(s)}});
 }
 
+
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and
+ * every third one between get the bigger type. */
+static int use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* The per-tensor type of llama.cpp's K-quant recipes, after
+ * llama_tensor_get_type in src/llama-quant.cpp (llama.cpp, mid-2026), for the
+ * tensors owl synth writes, no imatrix, no overrides, not Falcon, not 70B:
+ *  - output.weight (token_embd.weight when tied): Q6_K;
+ *  - attn_v: Q2_K: Q4_K if n_gqa >= 4 else Q3_K; Q3_K_M: Q5_K for the first
+ *    two layers, then Q4_K; Q3_K_L: Q5_K; Q4_K_M/Q5_K_M: Q6_K on the
+ *    use_more_bits layers; Q4_K_S: Q5_K for the first four; 8 experts: Q8_0;
+ *  - attn_k with 8 experts: Q8_0;
+ *  - ffn_down: Q2_K: Q3_K; Q3_K_M: Q5_K below n_layer/16, else Q4_K (llama.cpp
+ *    tests "arch != FALCON || use_more_bits", true for every non-Falcon layer);
+ *    Q3_K_L: Q5_K; Q4_K_M/Q5_K_M: Q6_K on use_more_bits layers; Q4_K_S: Q5_K
+ *    below n_layer/8;
+ *  - attn_output: 8 experts: Q5_K for Q2_K, Q3_K_S/M, Q4_K_S/M; otherwise
+ *    Q2_K: Q3_K, Q3_K_M: Q4_K, Q3_K_L: Q5_K;
+ *  - everything else the recipe's base type.
+ * A row length that is not a multiple of 256 falls back as llama.cpp does
+ * (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> IQ4_NL), and the
+ * output tensor takes Q8_0 then. Verified against llama-quantize's own files
+ * in tests/test_synth.c. */
+static int recipe_type(const builder *b, const char *name, int64_t n_in) {
+    enum { Q2K = OWL_FTYPE_Q2_K, Q3S = OWL_FTYPE_Q3_K_S, Q3M = OWL_FTYPE_Q3_K_M, Q3L = OWL_FTYPE_Q3_K_L,
+           Q4S = OWL_FTYPE_Q4_K_S, Q4M = OWL_FTYPE_Q4_K_M, Q5S = OWL_FTYPE_Q5_K_S, Q5M = OWL_FTYPE_Q5_K_M };
+    const int f = b->ftype;
+    int t = f == Q2K ? OWL_Q2_K : f <= Q3L ? OWL_Q3_K : f <= Q4M ? OWL_Q4_K : f <= Q5M ? OWL_Q5_K : OWL_Q6_K;
+    int layer = -1;
+    if (sscanf(name, "blk.%d.", &layer) != 1) layer = -1;
+    const int64_t L = b->n_layer, il = layer;
+    const int e8 = b->n_expert == 8;
+    if (!strcmp(name, "output.weight") || (b->tied && !strcmp(name, "token_embd.weight"))) {
+        if (n_in % 256) return OWL_Q8_0;
+        return OWL_Q6_K;
+    } else if (!strcmp(name, "token_embd.weight")) {
+    } else if (strstr(name, "attn_v.weight")) {
+        if (f == Q2K) t = b->n_gqa >= 4 ? OWL_Q4_K : OWL_Q3_K;
+        else if (f == Q3M) t = il < 2 ? OWL_Q5_K : OWL_Q4_K;
+        else if (f == Q3L) t = OWL_Q5_K;
+        else if ((f == Q4M || f == Q5M) && use_more_bits(il, L)) t = OWL_Q6_K;
+        else if (f == Q4S && il < 4) t = OWL_Q5_K;
+        if (e8) t = OWL_Q8_0;
+    } else if (strstr(name, "attn_k.weight")) {
+        if (e8) t = OWL_Q8_0;
+    } else if (strstr(name, "ffn_down")) {
+        if (f == Q2K) t = OWL_Q3_K;
+        else if (f == Q3M) t = il < L / 16 ? OWL_Q5_K : OWL_Q4_K;
+        else if (f == Q3L) t = OWL_Q5_K;
+        else if (f == Q4M) { if (use_more_bits(il, L)) t = OWL_Q6_K; }
+        else if (f == Q5M && use_more_bits(il, L)) t = OWL_Q6_K;
+        else if (f == Q4S && il < L / 8) t = OWL_Q5_K;
+    } else if (strstr(name, "attn_output.weight")) {
+        if (e8) {
+            if (f == Q2K || f == Q3S || f == Q3M || f == Q4S || f == Q4M) t = OWL_Q5_K;
+        } else if (f == Q2K) t = OWL_Q3_K;
+        else if (f == Q3M) t = OWL_Q4_K;
+        else if (f == Q3L) t = OWL_Q5_K;
+    }
+    (void)Q5S;
+    if (n_in % 256) t = t == OWL_Q4_K ? OWL_Q5_0 : t == OWL_Q5_K ? OWL_Q5_1 : t == OWL_Q6_K ? OWL_Q8_0
+                      : t == OWL_Q2_K || t == OWL_Q3_K ? OWL_IQ4_NL : t;
+    return t;
+}
+
 /* a tensor of n_out rows of n_in; matrices in the chosen type, vectors F32 */
 static int add_tensor(builder *b, const char *name, int64_t n_in, int64_t n_out, int64_t n_mat, int is_norm, float scale) {
-    int type = n_out > 1 ? b->type : OWL_F32;
+    int type = n_out == 1 ? OWL_F32 : b->recipe ? recipe_type(b, name, n_in) : b->type;
     const owl_kernel_traits *k = owl_kernels_get_reference(type);
     size_t row = owl_row_bytes(type, n_in);
-    if (!k || !row || (type != OWL_F32 && !k->from_float))
-        return owl_fail(b->err, OWL_ERR_UNSUPPORTED, "synth: owl cannot write %s weights yet (rows of %lld)",
-                        owl_dtype_name(type) ? owl_dtype_name(type) : "this type", (long long)n_in), 0;
+    const char *tname = owl_dtype_name(type) ? owl_dtype_name(type) : "this type";
+    if (k && !row)
+        return owl_fail(b->err, OWL_ERR_UNSUPPORTED, "synth: %s: %s needs rows of a multiple of %lld values, not %lld", name,
+                        tname, (long long)k->block_size, (long long)n_in), 0;
+    if (!k || (type != OWL_F32 && !k->from_float))
+        return owl_fail(b->err, OWL_ERR_UNSUPPORTED, "synth: %s: owl cannot write %s weights yet", name, tname), 0;
     uint64_t rows = (uint64_t)n_out * (uint64_t)n_mat;
     uint8_t *data = keep(b, malloc(row * rows));
     float *x = malloc((size_t)n_in * sizeof *x);
@@ -178,18 +252,68 @@ static int add_vocab(builder *b, int64_t n_vocab) {
            kv_bool(b, "tokenizer.ggml.add_eos_token", 0);
 }
 
+/* llama_ftype names and numbers (include/llama.h), and the weight type a
+ * uniform file of that type holds (-1: a recipe only). */
+static const struct { const char *name; int ftype, dtype; } FTYPES[] = {
+    {"F32", OWL_FTYPE_F32, OWL_F32},       {"F16", OWL_FTYPE_F16, OWL_F16},       {"BF16", OWL_FTYPE_BF16, OWL_BF16},
+    {"Q4_0", OWL_FTYPE_Q4_0, OWL_Q4_0},    {"Q4_1", OWL_FTYPE_Q4_1, OWL_Q4_1},    {"Q8_0", OWL_FTYPE_Q8_0, OWL_Q8_0},
+    {"Q5_0", OWL_FTYPE_Q5_0, OWL_Q5_0},    {"Q5_1", OWL_FTYPE_Q5_1, OWL_Q5_1},    {"Q2_K", OWL_FTYPE_Q2_K, OWL_Q2_K},
+    {"Q3_K_S", OWL_FTYPE_Q3_K_S, OWL_Q3_K}, {"Q3_K_M", OWL_FTYPE_Q3_K_M, -1},    {"Q3_K_L", OWL_FTYPE_Q3_K_L, -1},
+    {"Q4_K_S", OWL_FTYPE_Q4_K_S, OWL_Q4_K}, {"Q4_K_M", OWL_FTYPE_Q4_K_M, -1},    {"Q5_K_S", OWL_FTYPE_Q5_K_S, OWL_Q5_K},
+    {"Q5_K_M", OWL_FTYPE_Q5_K_M, -1},      {"Q6_K", OWL_FTYPE_Q6_K, OWL_Q6_K},    {"IQ4_NL", OWL_FTYPE_IQ4_NL, OWL_IQ4_NL},
+};
+#define N_FTYPES (sizeof FTYPES / sizeof FTYPES[0])
+
+int owl_ftype_by_name(const char *name) {
+    for (size_t i = 0; name && i < N_FTYPES; i++)
+        if (!strcmp(FTYPES[i].name, name)) return FTYPES[i].ftype;
+    return -1;
+}
+
+const char *owl_ftype_name(int ftype) {
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (FTYPES[i].ftype == ftype) return FTYPES[i].name;
+    return NULL;
+}
+
+static int ftype_of_dtype(int dtype) {
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (FTYPES[i].dtype == dtype) return FTYPES[i].ftype;
+    return -1;
+}
+
+static owl_status synth_model(const char *shape_name, int type, int ftype, int recipe, uint64_t seed, const char *path,
+                              owl_error *err);
+
 owl_status owl_synth(const char *shape_name, int type, uint64_t seed, const char *path, owl_error *err) {
+    return synth_model(shape_name, type, ftype_of_dtype(type), 0, seed, path, err);
+}
+
+owl_status owl_synth_ftype(const char *shape_name, int ftype, uint64_t seed, const char *path, owl_error *err) {
+    if (!owl_ftype_name(ftype)) return owl_fail(err, OWL_ERR_USAGE, "synth: unknown file type %d", ftype);
+    int recipe = ftype >= OWL_FTYPE_Q2_K && ftype <= OWL_FTYPE_Q6_K;
+    int dtype = -1;
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (FTYPES[i].ftype == ftype) dtype = FTYPES[i].dtype;
+    return synth_model(shape_name, dtype, ftype, recipe, seed, path, err);
+}
+
+static owl_status synth_model(const char *shape_name, int type, int ftype, int recipe, uint64_t seed, const char *path,
+                              owl_error *err) {
     const shape *sh = NULL;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         if (shape_name && !strcmp(SHAPES[i].name, shape_name)) sh = &SHAPES[i];
     if (!sh) return owl_fail(err, OWL_ERR_USAGE, "synth: unknown shape '%s' (owl synth --list names them)", shape_name ? shape_name : "");
     if (!path) return owl_fail(err, OWL_ERR_USAGE, "synth: no output path");
-    builder b = {.type = type, .r = {seed * 0x2545F4914F6CDD1Dull + 1}, .err = err};
+    builder b = {.type = type, .ftype = ftype, .recipe = recipe, .n_layer = sh->layers,
+                 .n_gqa = sh->kv_heads ? sh->heads / sh->kv_heads : 1, .n_expert = sh->experts, .tied = sh->tied,
+                 .r = {seed * 0x2545F4914F6CDD1Dull + 1}, .err = err};
     char key[128], name[128];
     const char *a = sh->arch;
     int64_t q = sh->heads * sh->head_dim, kvd = sh->kv_heads * sh->head_dim;
     int ok = kv_str(&b, "general.architecture", a) && kv_str(&b, "general.name", sh->name) &&
-             kv_str(&b, "general.description", "random weights from owl synth") && kv_u32(&b, "general.alignment", 32);
+             kv_str(&b, "general.description", "random weights from owl synth") && kv_u32(&b, "general.alignment", 32) &&
+             (ftype < 0 || kv_u32(&b, "general.file_type", (uint64_t)ftype));
 #define AK(suffix) (snprintf(key, sizeof key, "%s.%s", a, suffix), key)
     ok = ok && kv_u32(&b, AK("context_length"), (uint64_t)sh->ctx) && kv_u32(&b, AK("embedding_length"), (uint64_t)sh->embd) &&
          kv_u32(&b, AK("block_count"), (uint64_t)sh->layers) && kv_u32(&b, AK("feed_forward_length"), (uint64_t)sh->ff) &&
