@@ -185,7 +185,7 @@ static int turn(chat *c, const char *user, owl_error *err) {
     c->cache = malloc((n_ids + r.n_tokens + 1) * sizeof *c->cache);
     if (c->cache) {
         memcpy(c->cache, ids, n_ids * sizeof *ids);
-        memcpy(c->cache + n_ids, r.tokens, r.n_tokens * sizeof *ids);
+        if (r.n_tokens) memcpy(c->cache + n_ids, r.tokens, r.n_tokens * sizeof *ids); /* NULL when none */
         c->n_cache = n_ids + r.n_tokens;
     } else {
         c->n_cache = 0;
