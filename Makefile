@@ -10,9 +10,9 @@ PREFIX ?= /usr/local
 SANITIZE ?=
 OPT ?= -O2
 
-PKGS = jansson openssl oniguruma libutf8proc
+PKGS = jansson openssl oniguruma libutf8proc libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto -lmicrohttpd)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= $(OPT) -g
