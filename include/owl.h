@@ -542,6 +542,8 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
 /* Asks in-flight generations to end (safe from a signal handler); owl_server_free then closes. */
 void owl_server_stop(owl_server *s);
 int owl_server_stopping(const owl_server *s);
+/* The port listened on (the one chosen when params port was 0). */
+int owl_server_port(const owl_server *s);
 void owl_server_free(owl_server *s);
 
 #ifdef __cplusplus

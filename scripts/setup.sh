@@ -21,6 +21,7 @@ PACKAGES=(
   ca-certificates
   tmux                   # owl chat is tested through a terminal
   jq                     # CLI tests read --json output
+  curl                   # owl serve tests speak HTTP
 )
 
 # Node.js runs the reference implementations in the tests; a machine may carry

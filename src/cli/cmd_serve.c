@@ -90,7 +90,7 @@ int cmd_serve(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    fprintf(stderr, "owl serve: listening on http://%s:%d\n", p.host, p.port);
+    fprintf(stderr, "owl serve: listening on http://%s:%d\n", p.host, owl_server_port(s));
     while (!got_signal) pause();
     fprintf(stderr, "owl serve: signal %d, shutting down\n", (int)got_signal);
     owl_server_stop(s);

@@ -536,6 +536,11 @@ fail:
 
 void owl_server_stop(owl_server *s) { s->stop = 1; }
 
+int owl_server_port(const owl_server *s) {
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? (int)i->port : -1;
+}
+
 int owl_server_stopping(const owl_server *s) { return s->stop; }
 
 void owl_server_free(owl_server *s) {
