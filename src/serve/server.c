@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -18,6 +20,7 @@
 
 #define MAX_KEYS 64
 #define MAX_STOPS 4
+#define MAX_BIAS 300
 
 typedef struct serve_model {
     char name[128];
@@ -25,6 +28,7 @@ typedef struct serve_model {
     owl_tokenizer *tok;
     owl_engine *eng;
     char *template_src;
+    owl_token_trie *trie; /* built on the first constrained request */
     pthread_mutex_t lock; /* one generation at a time per engine */
 } serve_model;
 
@@ -141,6 +145,9 @@ typedef struct gen_req {
     int has_seed, stream;
     const char *stops[MAX_STOPS];
     size_t n_stops;
+    owl_json_schema *schema; /* response_format json_object / json_schema */
+    owl_logit_bias bias[MAX_BIAS];
+    int n_bias;
 } gen_req;
 
 static const char *validate_common(owl_server *s, json_t *req, gen_req *g, const char **param) {
@@ -199,8 +206,68 @@ static const char *validate_common(owl_server *s, json_t *req, gen_req *g, const
             return "stop must be a string or up to 4 strings";
         }
     }
+    if ((v = json_object_get(req, "logit_bias")) && !json_is_null(v)) {
+        *param = "logit_bias";
+        if (!json_is_object(v) || json_object_size(v) > MAX_BIAS) return "logit_bias must be an object of at most 300 token ids";
+        const char *k; json_t *x;
+        json_object_foreach(v, k, x) {
+            char *end;
+            long id = strtol(k, &end, 10);
+            if (!*k || *end || id < 0 || id > INT32_MAX || !json_is_number(x) || json_number_value(x) < -100 ||
+                json_number_value(x) > 100)
+                return "logit_bias maps token ids to numbers from -100 to 100";
+            g->bias[g->n_bias].token = (int32_t)id;
+            g->bias[g->n_bias].bias = json_number_value(x) <= -100 ? -INFINITY : (float)json_number_value(x);
+            g->n_bias++;
+        }
+    }
+    if ((v = json_object_get(req, "response_format")) && !json_is_null(v)) {
+        *param = "response_format";
+        json_t *t = json_object_get(v, "type");
+        if (!json_is_object(v) || !json_is_string(t)) return "response_format must be an object with a string type";
+        const char *ty = json_string_value(t);
+        char *schema = NULL;
+        if (!strcmp(ty, "json_schema")) {
+            json_t *js = json_object_get(v, "json_schema"), *sc = json_object_get(js, "schema");
+            if (!json_is_object(js) || !json_is_object(sc)) return "response_format.json_schema.schema must be an object";
+            schema = json_dumps(sc, JSON_COMPACT);
+        } else if (!strcmp(ty, "json_object")) {
+            schema = strdup("{\"type\":\"object\"}");
+        } else if (strcmp(ty, "text")) {
+            return "response_format.type must be text, json_object or json_schema";
+        }
+        if (schema) {
+            owl_status st = owl_json_schema_compile(schema, &g->schema, NULL);
+            free(schema);
+            if (st) return "the schema cannot be compiled (unsupported or malformed)";
+        }
+    }
     *param = NULL;
     return NULL;
+}
+
+/* Constrained decoding: tokens that would leave the schema are masked. */
+typedef struct json_con {
+    owl_json_match *m;
+    const owl_token_trie *trie;
+    const owl_tokenizer *tk;
+    uint8_t *allowed;
+} json_con;
+
+static int con_filter(void *ctx, float *logits, int64_t n_vocab) {
+    json_con *c = ctx;
+    if (!owl_json_match_allowed(c->m, c->trie, c->allowed)) return 1;
+    for (int64_t v = 0; v < n_vocab; v++)
+        if (!c->allowed[v]) logits[v] = -INFINITY;
+    return 0;
+}
+
+static void con_token(void *ctx, int32_t tok) {
+    json_con *c = ctx;
+    if (owl_token_is_eog(c->tk, tok)) return;
+    size_t n = 0;
+    const char *piece = owl_token_piece(c->tk, tok, &n);
+    if (piece) owl_json_match_feed(c->m, piece, n);
 }
 
 typedef struct text_buf { char *p; size_t n, cap; } text_buf;
@@ -228,6 +295,11 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     sp.presence_penalty = (float)g->presence;
     sp.frequency_penalty = (float)g->frequency;
     sp.seed = g->has_seed ? g->seed : (uint64_t)time(NULL);
+    sp.logit_bias = g->bias;
+    sp.n_logit_bias = g->n_bias;
+    int64_t V = owl_engine_n_vocab(m->eng);
+    for (int i = 0; i < g->n_bias; i++)
+        if (g->bias[i].token >= V) return owl_fail(err, OWL_ERR_INPUT, "logit_bias: token %d is past the vocabulary (%lld)", (int)g->bias[i].token, (long long)V);
     owl_sampler *sm = NULL;
     owl_status st = owl_sampler_new(&sp, owl_engine_n_vocab(m->eng), &sm, err);
     if (st) return st;
@@ -236,10 +308,23 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     gp.stops = g->stops;
     gp.n_stops = g->n_stops;
     gp.cancel = &s->stop;
+    json_con con = {0};
     pthread_mutex_lock(&m->lock);
+    if (g->schema) {
+        con.tk = m->tok;
+        if (!m->trie) st = owl_token_trie_new(m->tok, V, &m->trie, err);
+        con.trie = m->trie;
+        if (!st) st = owl_json_match_new(g->schema, &con.m, err);
+        if (!st && !(con.allowed = malloc((size_t)V))) st = owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        gp.filter = con_filter;
+        gp.on_token = con_token;
+        gp.filter_ctx = &con;
+    }
     owl_engine_seq_drop(m->eng, 0, 0, -1, NULL);
-    st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, on_text, out, r, err);
+    if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, on_text, out, r, err);
     pthread_mutex_unlock(&m->lock);
+    owl_json_match_free(con.m);
+    free(con.allowed);
     owl_sampler_free(sm);
     return st;
 }
@@ -263,11 +348,22 @@ static enum MHD_Result send_sse(struct MHD_Connection *c, json_t *chunks) {
     return send_text(c, 200, "text/event-stream", b.p, b.n);
 }
 
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr);
 static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, json_t *req, int chat) {
     gen_req g = {0};
     const char *param = NULL;
     const char *bad = validate_common(s, req, &g, &param);
-    if (bad) return send_error(c, 400, "invalid_request_error", param, "%s%s%s", param ? param : "", param ? ": " : "", bad);
+    if (bad) {
+        owl_json_schema_free(g.schema);
+        return send_error(c, 400, "invalid_request_error", param, "%s%s%s", param ? param : "", param ? ": " : "", bad);
+    }
+    enum MHD_Result res = route_generate_valid(s, c, req, chat, &g);
+    owl_json_schema_free(g.schema);
+    return res;
+}
+
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr) {
+    gen_req g = *gr;
     if (!g.m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
                                 json_string_value(json_object_get(req, "model")));
     owl_error err = {0};
@@ -548,6 +644,7 @@ void owl_server_free(owl_server *s) {
     if (s->d) MHD_stop_daemon(s->d);
     for (size_t i = 0; i < s->n_models; i++) {
         serve_model *m = &s->models[i];
+        owl_token_trie_free(m->trie);
         owl_engine_free(m->eng);
         owl_tokenizer_free(m->tok);
         owl_model_close(m->model);

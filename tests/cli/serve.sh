@@ -60,6 +60,9 @@ got=$(jq -r '.choices[0].text' "$tmp/body")
 [ "$(jq -r '.usage.completion_tokens' "$tmp/body")" = 20 ] && ok || bad "usage: $(cat "$tmp/body")"
 want 200 "${A[@]}" -d '{"model":"s","prompt":"Once upon a time","max_tokens":30,"temperature":0,"stop":["Lily"]}' "$U/v1/completions"
 [ "$(jq -r '.choices[0].text' "$tmp/body")" = ", there was a little girl named " ] && ok || bad "stop: $(cat "$tmp/body")"
+want 200 "${A[@]}" -d '{"model":"s","prompt":"Once upon a time","max_tokens":5,"temperature":0,"logit_bias":{"432":-100}}' "$U/v1/completions"
+got=$(jq -r '.choices[0].text' "$tmp/body")
+[ "$got" = "$("$OWL" run "$M" -p "Once upon a time" --temp 0 -n 5 --logit-bias 432=-inf)" ] && ok || bad "logit_bias: '$got'"
 want 200 "${A[@]}" -d '{"model":"s","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"seed":7}' "$U/v1/chat/completions"
 [ "$(jq -r '.object' "$tmp/body")" = chat.completion ] && ok || bad "chat: $(cat "$tmp/body")"
 want 200 "${A[@]}" -d '{"model":"s","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"seed":7,"stream":true,"stream_options":{"include_usage":true}}' "$U/v1/chat/completions"
@@ -74,7 +77,9 @@ want 400 "${A[@]}" -d '{"model":"s","model":"s","prompt":"a"}' "$U/v1/completion
 want 404 "${A[@]}" -d '{"model":"nope","prompt":"a"}' "$U/v1/completions"
 for f in '"model":1' '"max_tokens":"9"' '"max_tokens":-1' '"max_tokens":1.5' '"temperature":"hot"' '"temperature":9' \
          '"top_p":true' '"seed":"x"' '"stream":1' '"stop":5' '"stop":[1]' '"stop":["a","b","c","d","e"]' '"n":2' \
-         '"presence_penalty":3'; do
+         '"presence_penalty":3' \
+         '"logit_bias":[]' '"logit_bias":{"x":1}' '"logit_bias":{"5":"a"}' '"logit_bias":{"99999999":1}' \
+         '"response_format":{"type":"xml"}' '"response_format":{"type":"json_schema"}' '"response_format":"json"'; do
   want 400 "${A[@]}" -d "{\"model\":\"s\",\"prompt\":\"a\",$f}" "$U/v1/completions"
 done
 want 400 "${A[@]}" -d '{"model":"s","prompt":7}' "$U/v1/completions"

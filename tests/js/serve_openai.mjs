@@ -53,6 +53,21 @@ try {
   check(comp.choices[0].text.startsWith(', there was a little girl named Lily'), 'completion: ' + comp.choices[0].text);
   check(comp.choices[0].finish_reason === 'length', 'finish_reason length');
 
+  // json_schema response format: the output parses and has the schema's shape
+  const schema = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'] };
+  for (const seed of [1, 2, 3]) {
+    const js = await client.chat.completions.create({ model: 's', messages: msg, max_tokens: 80, seed,
+      response_format: { type: 'json_schema', json_schema: { name: 'person', schema } } });
+    let v = null;
+    try { v = JSON.parse(js.choices[0].message.content); } catch (e) { bad('json_schema output does not parse: ' + js.choices[0].message.content); }
+    if (v) check(typeof v.name === 'string' && Number.isInteger(v.age) && Object.keys(v).length === 2,
+      'json_schema output does not match: ' + js.choices[0].message.content);
+  }
+  const jo = await client.chat.completions.create({ model: 's', messages: msg, max_tokens: 40, seed: 4,
+    response_format: { type: 'json_object' } });
+  try { check(typeof JSON.parse(jo.choices[0].message.content) === 'object', 'json_object'); }
+  catch (e) { bad('json_object output does not parse: ' + jo.choices[0].message.content); }
+
   try {
     await client.chat.completions.create({ model: 's', messages: msg, temperature: 'hot' });
     bad('a bad request did not raise');
