@@ -535,6 +535,7 @@ typedef struct owl_server_params {
     size_t max_body;               /* bytes; 1 MiB */
     int timeout_s;                 /* idle connection timeout; 10 */
     int max_connections;           /* 64 */
+    int max_queue;                 /* requests waiting for the engine before 429; 64 */
 } owl_server_params;
 owl_server_params owl_server_default_params(void);
 /* Loads the models and starts listening (requests are served from its own threads). */

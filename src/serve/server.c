@@ -32,8 +32,34 @@ typedef struct serve_model {
     pthread_mutex_t lock; /* one generation at a time per engine */
 } serve_model;
 
+/* Prometheus histogram buckets, in seconds. */
+static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
+typedef struct histogram {
+    uint64_t count[N_BUCKETS + 1];
+    double sum;
+    uint64_t n;
+} histogram;
+
+typedef struct metrics {
+    pthread_mutex_t lock;
+    uint64_t requests[6]; /* 2xx 4xx(other) 401 404 413 429, and 5xx folded into [1] */
+    uint64_t prompt_tokens, gen_tokens;
+    histogram ttft, per_token;
+    int queued, active;
+} metrics;
+
+static void observe(histogram *h, double x) {
+    size_t i = 0;
+    while (i < N_BUCKETS && x > BUCKETS[i]) i++;
+    h->count[i]++;
+    h->sum += x;
+    h->n++;
+}
+
 struct owl_server {
     owl_server_params p;
+    metrics met;
     serve_model *models;
     size_t n_models;
     char *key_id[MAX_KEYS], *key[MAX_KEYS];
@@ -99,11 +125,26 @@ static const char *auth_check(const owl_server *s, const char *hdr) {
     return found;
 }
 
+/* The server whose request this connection thread is answering (one thread per connection),
+   so that every response is counted without threading the server through each reply. */
+static _Thread_local owl_server *tl_server;
+
+static void count_response(unsigned code) {
+    owl_server *s = tl_server;
+    if (!s) return;
+    int k = code < 300 ? 0 : code == 401 ? 2 : code == 404 ? 3 : code == 413 ? 4 : code == 429 ? 5 : 1;
+    pthread_mutex_lock(&s->met.lock);
+    s->met.requests[k]++;
+    pthread_mutex_unlock(&s->met.lock);
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len) {
+    count_response(code);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(body); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", type);
     if (code == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (code == 429) MHD_add_response_header(r, "Retry-After", "1");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
@@ -309,7 +350,21 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     gp.n_stops = g->n_stops;
     gp.cancel = &s->stop;
     json_con con = {0};
+    pthread_mutex_lock(&s->met.lock);
+    int full = s->met.queued >= s->p.max_queue;
+    if (!full) s->met.queued++;
+    pthread_mutex_unlock(&s->met.lock);
+    if (full) {
+        owl_sampler_free(sm);
+        return owl_fail(err, OWL_ERR_NOMEM, "the queue is full (%d requests waiting); retry later", s->p.max_queue);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.queued--;
+    s->met.active++;
+    pthread_mutex_unlock(&s->met.lock);
     if (g->schema) {
         con.tk = m->tok;
         if (!m->trie) st = owl_token_trie_new(m->tok, V, &m->trie, err);
@@ -321,8 +376,20 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
         gp.filter_ctx = &con;
     }
     owl_engine_seq_drop(m->eng, 0, 0, -1, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, on_text, out, r, err);
     pthread_mutex_unlock(&m->lock);
+    double wait_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.active--;
+    if (!st) {
+        s->met.prompt_tokens += (uint64_t)r->n_prompt;
+        s->met.gen_tokens += r->n_tokens;
+        double per = r->n_tokens ? r->gen_ms / 1e3 / (double)r->n_tokens : 0;
+        observe(&s->met.ttft, wait_s + r->prompt_ms / 1e3 + per);
+        for (size_t i = 0; i < r->n_tokens; i++) observe(&s->met.per_token, per);
+    }
+    pthread_mutex_unlock(&s->met.lock);
     owl_json_match_free(con.m);
     free(con.allowed);
     owl_sampler_free(sm);
@@ -403,6 +470,10 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     owl_generate_result r = {0};
     st = generate(s, &g, ids, n_ids, &out, &r, &err);
     free(ids);
+    if (st == OWL_ERR_NOMEM && strstr(err.message, "queue is full")) {
+        free(out.p); free(r.tokens);
+        return send_error(c, 429, "rate_limit_error", NULL, "%s", err.message);
+    }
     if (st) { free(out.p); free(r.tokens); return send_error(c, 400, "invalid_request_error", NULL, "%s", err.message); }
     const char *text = out.p ? out.p : "";
     const char *fr = finish_reason(r.stop_reason);
@@ -496,6 +567,48 @@ static enum MHD_Result route_tokenize(owl_server *s, struct MHD_Connection *c, j
     return send_json(c, 200, o);
 }
 
+static void put_hist(text_buf *b, const char *name, const char *help, const histogram *h) {
+    char line[256];
+    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    on_text(b, line, strlen(line));
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= N_BUCKETS; i++) {
+        cum += h->count[i];
+        if (i < N_BUCKETS) snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name, BUCKETS[i], (unsigned long long)cum);
+        else snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+        on_text(b, line, strlen(line));
+    }
+    snprintf(line, sizeof line, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->n);
+    on_text(b, line, strlen(line));
+}
+
+static enum MHD_Result send_metrics(owl_server *s, struct MHD_Connection *c) {
+    text_buf b = {0};
+    char line[512];
+    static const char *codes[] = {"2xx", "4xx", "401", "404", "413", "429"};
+    pthread_mutex_lock(&s->met.lock);
+    metrics m = s->met;
+    pthread_mutex_unlock(&s->met.lock);
+    const char *head = "# HELP owl_requests_total HTTP responses by status\n# TYPE owl_requests_total counter\n";
+    on_text(&b, head, strlen(head));
+    for (int i = 0; i < 6; i++) {
+        snprintf(line, sizeof line, "owl_requests_total{code=\"%s\"} %llu\n", codes[i], (unsigned long long)m.requests[i]);
+        on_text(&b, line, strlen(line));
+    }
+    snprintf(line, sizeof line,
+             "# HELP owl_prompt_tokens_total Prompt tokens processed\n# TYPE owl_prompt_tokens_total counter\n"
+             "owl_prompt_tokens_total %llu\n"
+             "# HELP owl_generated_tokens_total Tokens generated\n# TYPE owl_generated_tokens_total counter\n"
+             "owl_generated_tokens_total %llu\n"
+             "# HELP owl_queue_depth Requests waiting for the engine\n# TYPE owl_queue_depth gauge\nowl_queue_depth %d\n"
+             "# HELP owl_batch_size Sequences decoding now\n# TYPE owl_batch_size gauge\nowl_batch_size %d\n",
+             (unsigned long long)m.prompt_tokens, (unsigned long long)m.gen_tokens, m.queued, m.active);
+    on_text(&b, line, strlen(line));
+    put_hist(&b, "owl_time_to_first_token_seconds", "Queue wait + prompt + first token", &m.ttft);
+    put_hist(&b, "owl_time_per_output_token_seconds", "Latency per generated token", &m.per_token);
+    return send_text(c, 200, "text/plain; version=0.0.4", b.p, b.n);
+}
+
 static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char *url, const char *method,
                              conn_state *cs) {
     int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
@@ -512,6 +625,7 @@ static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char
                                                "created", 0, "owned_by", "owl"));
         return send_json(c, 200, json_pack("{s:s,s:o}", "object", "list", "data", a));
     }
+    if (get && !strcmp(url, "/metrics")) return send_metrics(s, c);
     int known = !strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                 !strcmp(url, "/tokenize") || !strcmp(url, "/detokenize");
     if (!known) return send_error(c, 404, "invalid_request_error", NULL, "no route %s %s", method, url);
@@ -531,6 +645,7 @@ static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     owl_server *s = cls;
+    tl_server = s;
     conn_state *cs = *con_cls;
     if (!cs) {
         cs = calloc(1, sizeof *cs);
@@ -576,6 +691,7 @@ owl_server_params owl_server_default_params(void) {
     p.max_body = 1 << 20;
     p.timeout_s = 10;
     p.max_connections = 64;
+    p.max_queue = 64;
     return p;
 }
 
@@ -585,6 +701,8 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
     owl_server *s = calloc(1, sizeof *s);
     if (!s) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     s->p = *p;
+    if (s->p.max_queue <= 0) s->p.max_queue = 64;
+    pthread_mutex_init(&s->met.lock, NULL);
     owl_status st = OWL_OK;
     if (p->api_key_file && (st = load_keys(s, p->api_key_file, err))) goto fail;
     struct in_addr a;
@@ -652,6 +770,7 @@ void owl_server_free(owl_server *s) {
         pthread_mutex_destroy(&m->lock);
     }
     free(s->models);
+    pthread_mutex_destroy(&s->met.lock);
     for (size_t i = 0; i < s->n_keys; i++) { free(s->key_id[i]); free(s->key[i]); }
     free(s);
 }

@@ -26,7 +26,22 @@ for _ in $(seq 100); do
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/log")
   [ -n "$port" ] && break; sleep 0.1
 done
-[ -n "$port" ] || { bad "server did not start: $(cat "$tmp/log")"; kill "$pid"; finish serve; exit; }
+[ -n "$port" ] || { bad "server did not start: $(cat "$tmp/log")"; kill "$pid"; # a bounded queue: with room for one waiting request, a burst gets 429 with Retry-After
+"$OWL" serve --model "s=$M" --port 0 --threads 1 --queue 1 2>"$tmp/log2" &
+pid2=$!
+port2=
+for _ in $(seq 100); do
+  port2=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/log2"); [ -n "$port2" ] && break; sleep 0.1
+done
+for i in $(seq 8); do
+  curl -s -D "$tmp/h$i" -o /dev/null -d '{"model":"s","prompt":"Once","max_tokens":400,"seed":1}' "http://127.0.0.1:$port2/v1/completions" &
+done
+wait $(jobs -p | grep -v "^$pid2$") 2>/dev/null
+n429=$(grep -l "^HTTP/1.1 429" "$tmp"/h* | wc -l); n200=$(grep -l "^HTTP/1.1 200" "$tmp"/h* | wc -l)
+[ "$n429" -ge 1 ] && [ "$n200" -ge 1 ] && [ $((n429 + n200)) -eq 8 ] && ok || bad "queue bound: $n200 x 200, $n429 x 429"
+grep -qi "^Retry-After: 1" $(grep -l "^HTTP/1.1 429" "$tmp"/h* | head -1) && ok || bad "429 carries Retry-After"
+kill -TERM "$pid2"; wait "$pid2"
+finish serve; exit; }
 U=http://127.0.0.1:$port
 A=(-H "Authorization: Bearer $KEY")
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
@@ -106,8 +121,30 @@ want 200 "$U/health"
 want 200 "${A[@]}" -d '{"model":"s","prompt":"Once upon a time","max_tokens":20,"temperature":0}' "$U/v1/completions"
 [ "$(jq -r '.choices[0].text' "$tmp/body")" = "$run" ] && ok || bad "still answers the same after the abuse"
 
+want 200 "${A[@]}" "$U/metrics"
+for m in 'owl_requests_total{code="401"}' owl_generated_tokens_total owl_queue_depth owl_batch_size \
+         'owl_time_to_first_token_seconds_bucket{le="+Inf"}' owl_time_per_output_token_seconds_count; do
+  grep -qF "$m" "$tmp/body" && ok || bad "metrics lack $m"
+done
+[ "$(sed -n 's/^owl_requests_total{code="413"} //p' "$tmp/body")" -ge 2 ] && ok || bad "metrics count the 413s"
+
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && { bad "SIGTERM did not stop the server"; kill -KILL "$pid"; } || ok
 wait "$pid"; [ $? -eq 0 ] && ok || bad "server exit status after SIGTERM"
+# a bounded queue: with room for one waiting request, a burst gets 429 with Retry-After
+"$OWL" serve --model "s=$M" --port 0 --threads 1 --queue 1 2>"$tmp/log2" &
+pid2=$!
+port2=
+for _ in $(seq 100); do
+  port2=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/log2"); [ -n "$port2" ] && break; sleep 0.1
+done
+for i in $(seq 8); do
+  curl -s -D "$tmp/h$i" -o /dev/null -d '{"model":"s","prompt":"Once","max_tokens":400,"seed":1}' "http://127.0.0.1:$port2/v1/completions" &
+done
+wait $(jobs -p | grep -v "^$pid2$") 2>/dev/null
+n429=$(grep -l "^HTTP/1.1 429" "$tmp"/h* | wc -l); n200=$(grep -l "^HTTP/1.1 200" "$tmp"/h* | wc -l)
+[ "$n429" -ge 1 ] && [ "$n200" -ge 1 ] && [ $((n429 + n200)) -eq 8 ] && ok || bad "queue bound: $n200 x 200, $n429 x 429"
+grep -qi "^Retry-After: 1" $(grep -l "^HTTP/1.1 429" "$tmp"/h* | head -1) && ok || bad "429 carries Retry-After"
+kill -TERM "$pid2"; wait "$pid2"
 finish serve
