@@ -327,8 +327,8 @@ static int on_text(void *ctx, const char *t, size_t n) {
     return 0;
 }
 
-static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t n_ids, text_buf *out,
-                           owl_generate_result *r, owl_error *err) {
+static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t n_ids, owl_text_fn fn,
+                           void *out, volatile int *cancel, owl_generate_result *r, owl_error *err) {
     serve_model *m = g->m;
     owl_sampler_params sp = owl_sampler_default_params();
     sp.temperature = (float)g->temperature;
@@ -348,7 +348,7 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     gp.n_predict = g->max_tokens;
     gp.stops = g->stops;
     gp.n_stops = g->n_stops;
-    gp.cancel = &s->stop;
+    gp.cancel = cancel;
     json_con con = {0};
     pthread_mutex_lock(&s->met.lock);
     int full = s->met.queued >= s->p.max_queue;
@@ -377,7 +377,7 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     }
     owl_engine_seq_drop(m->eng, 0, 0, -1, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, on_text, out, r, err);
+    if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, fn, out, r, err);
     pthread_mutex_unlock(&m->lock);
     double wait_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     pthread_mutex_lock(&s->met.lock);
@@ -400,22 +400,151 @@ static const char *finish_reason(const char *stop) {
     return !strcmp(stop, "length") ? "length" : "stop";
 }
 
-/* A stream is sent whole once generated, as SSE events (the batching scheduler is to stream per token). */
-static enum MHD_Result send_sse(struct MHD_Connection *c, json_t *chunks) {
-    text_buf b = {0};
-    size_t i; json_t *x;
-    json_array_foreach(chunks, i, x) {
-        char *s = json_dumps(x, JSON_COMPACT);
-        if (!s) continue;
-        on_text(&b, "data: ", 6); on_text(&b, s, strlen(s)); on_text(&b, "\n\n", 2);
-        free(s);
-    }
-    on_text(&b, "data: [DONE]\n\n", 14);
-    json_decref(chunks);
-    return send_text(c, 200, "text/event-stream", b.p, b.n);
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr);
+
+/* ---- streaming: a worker thread generates, the connection thread sends each
+ * chunk as it comes; a client that goes away cancels its generation at once. */
+typedef struct stream_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    text_buf pending;   /* SSE bytes not yet sent */
+    size_t sent;        /* of pending, already handed to MHD */
+    int done, refs, include_usage, chat;
+    volatile int cancel;
+    owl_server *s;
+    gen_req g;
+    char *stops[MAX_STOPS];
+    int32_t *ids;
+    size_t n_ids;
+    char id[64];
+    long long created;
+} stream_job;
+
+static void job_release(stream_job *j) {
+    pthread_mutex_lock(&j->lock);
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last) return;
+    for (size_t i = 0; i < j->g.n_stops; i++) free(j->stops[i]);
+    owl_json_schema_free(j->g.schema);
+    free(j->ids);
+    free(j->pending.p);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    free(j);
 }
 
-static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr);
+static void job_event(stream_job *j, json_t *choices, json_t *usage) {
+    json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o}", "id", j->id, "object",
+                          j->chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)j->created,
+                          "model", j->g.m->name, "choices", choices);
+    if (usage) json_object_set_new(o, "usage", usage);
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    pthread_mutex_lock(&j->lock);
+    if (t) { on_text(&j->pending, "data: ", 6); on_text(&j->pending, t, strlen(t)); on_text(&j->pending, "\n\n", 2); }
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    free(t);
+}
+
+static int job_text(void *ctx, const char *t, size_t n) {
+    stream_job *j = ctx;
+    json_t *choice = j->chat ? json_pack("{s:i,s:{s:s%},s:o}", "index", 0, "delta", "content", t, n, "finish_reason", json_null())
+                             : json_pack("{s:i,s:s%,s:o}", "index", 0, "text", t, n, "finish_reason", json_null());
+    job_event(j, json_pack("[o]", choice), NULL);
+    return j->cancel || j->s->stop;
+}
+
+static void *job_run(void *arg) {
+    stream_job *j = arg;
+    owl_error err = {0};
+    owl_generate_result r = {0};
+    if (j->chat)
+        job_event(j, json_pack("[{s:i,s:{s:s,s:s},s:o}]", "index", 0, "delta", "role", "assistant", "content", "",
+                               "finish_reason", json_null()), NULL);
+    owl_status st = generate(j->s, &j->g, j->ids, j->n_ids, job_text, j, &j->cancel, &r, &err);
+    if (st) {
+        json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error", "message", err.message, "type",
+                              st == OWL_ERR_NOMEM ? "rate_limit_error" : "invalid_request_error", "param", json_null(), "code", json_null());
+        char *t = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        pthread_mutex_lock(&j->lock);
+        if (t) { on_text(&j->pending, "data: ", 6); on_text(&j->pending, t, strlen(t)); on_text(&j->pending, "\n\n", 2); }
+        pthread_mutex_unlock(&j->lock);
+        free(t);
+    } else {
+        const char *fr = finish_reason(r.stop_reason);
+        job_event(j, j->chat ? json_pack("[{s:i,s:{},s:s}]", "index", 0, "delta", "finish_reason", fr)
+                             : json_pack("[{s:i,s:s,s:s}]", "index", 0, "text", "", "finish_reason", fr), NULL);
+        if (j->include_usage)
+            job_event(j, json_array(), json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)r.n_prompt, "completion_tokens",
+                                                 (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens)));
+    }
+    free(r.tokens);
+    pthread_mutex_lock(&j->lock);
+    on_text(&j->pending, "data: [DONE]\n\n", 14);
+    j->done = 1;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    job_release(j);
+    return NULL;
+}
+
+static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    stream_job *j = cls;
+    pthread_mutex_lock(&j->lock);
+    while (j->sent == j->pending.n && !j->done) pthread_cond_wait(&j->cond, &j->lock);
+    size_t n = j->pending.n - j->sent;
+    if (n > max) n = max;
+    memcpy(buf, j->pending.p + j->sent, n);
+    j->sent += n;
+    if (j->sent == j->pending.n) j->sent = j->pending.n = 0;
+    pthread_mutex_unlock(&j->lock);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void job_gone(void *cls) { /* the response is done or the client went away */
+    stream_job *j = cls;
+    j->cancel = 1;
+    job_release(j);
+}
+
+static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr,
+                                    int32_t *ids, size_t n_ids) {
+    pthread_mutex_lock(&s->met.lock);
+    int full = s->met.queued >= s->p.max_queue;
+    pthread_mutex_unlock(&s->met.lock);
+    if (full) { free(ids); return send_error(c, 429, "rate_limit_error", NULL, "the queue is full; retry later"); }
+    stream_job *j = calloc(1, sizeof *j);
+    if (!j) { free(ids); return MHD_NO; }
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    j->s = s;
+    j->g = *gr;
+    gr->schema = NULL; /* the job owns it now */
+    for (size_t i = 0; i < j->g.n_stops; i++) j->g.stops[i] = j->stops[i] = strdup(j->g.stops[i]);
+    j->ids = ids;
+    j->n_ids = n_ids;
+    j->chat = chat;
+    json_t *so = json_object_get(req, "stream_options");
+    j->include_usage = json_is_object(so) && json_is_true(json_object_get(so, "include_usage"));
+    static _Atomic unsigned long counter;
+    j->created = (long long)time(NULL);
+    snprintf(j->id, sizeof j->id, "%s-%lld-s%lu", chat ? "chatcmpl" : "cmpl", j->created, ++counter);
+    j->refs = 2;
+    pthread_t th;
+    if (pthread_create(&th, NULL, job_run, j)) { j->refs = 1; job_release(j); return MHD_NO; }
+    pthread_detach(th);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, job_read, j, job_gone);
+    if (!r) { j->cancel = 1; job_release(j); return MHD_NO; }
+    count_response(200);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
 static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, json_t *req, int chat) {
     gen_req g = {0};
     const char *param = NULL;
@@ -468,7 +597,8 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     if (st) { free(ids); return send_error(c, 400, "invalid_request_error", NULL, "%s", err.message); }
     text_buf out = {0};
     owl_generate_result r = {0};
-    st = generate(s, &g, ids, n_ids, &out, &r, &err);
+    if (g.stream) return start_stream(s, c, req, chat, gr, ids, n_ids);
+    st = generate(s, &g, ids, n_ids, on_text, &out, &s->stop, &r, &err);
     free(ids);
     if (st == OWL_ERR_NOMEM && strstr(err.message, "queue is full")) {
         free(out.p); free(r.tokens);
@@ -483,42 +613,18 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     json_t *usage = json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)r.n_prompt, "completion_tokens",
                               (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens));
     json_t *base = json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object",
-                             chat ? (g.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion",
+                             chat ? "chat.completion" : "text_completion",
                              "created", (json_int_t)time(NULL), "model", g.m->name);
+    (void)req;
     free(r.tokens);
-    if (!g.stream) {
-        json_t *choice = chat ? json_pack("{s:i,s:{s:s,s:s},s:o,s:s}", "index", 0, "message", "role", "assistant",
-                                          "content", text, "logprobs", json_null(), "finish_reason", fr)
-                              : json_pack("{s:i,s:s,s:o,s:s}", "index", 0, "text", text, "logprobs", json_null(),
-                                          "finish_reason", fr);
-        free(out.p);
-        json_object_set_new(base, "choices", json_pack("[o]", choice));
-        json_object_set_new(base, "usage", usage);
-        return send_json(c, 200, base);
-    }
-    json_t *chunks = json_array();
-    json_t *c1 = json_deep_copy(base), *c2 = json_deep_copy(base);
-    if (chat) {
-        json_object_set_new(c1, "choices", json_pack("[{s:i,s:{s:s,s:s},s:o}]", "index", 0, "delta", "role",
-                                                     "assistant", "content", text, "finish_reason", json_null()));
-        json_object_set_new(c2, "choices", json_pack("[{s:i,s:{},s:s}]", "index", 0, "delta", "finish_reason", fr));
-    } else {
-        json_object_set_new(c1, "choices", json_pack("[{s:i,s:s,s:o}]", "index", 0, "text", text, "finish_reason", json_null()));
-        json_object_set_new(c2, "choices", json_pack("[{s:i,s:s,s:s}]", "index", 0, "text", "", "finish_reason", fr));
-    }
+    json_t *choice = chat ? json_pack("{s:i,s:{s:s,s:s},s:o,s:s}", "index", 0, "message", "role", "assistant",
+                                      "content", text, "logprobs", json_null(), "finish_reason", fr)
+                          : json_pack("{s:i,s:s,s:o,s:s}", "index", 0, "text", text, "logprobs", json_null(),
+                                      "finish_reason", fr);
     free(out.p);
-    json_array_append_new(chunks, c1);
-    json_array_append_new(chunks, c2);
-    json_t *so = json_object_get(req, "stream_options");
-    if (json_is_object(so) && json_is_true(json_object_get(so, "include_usage"))) {
-        json_t *c3 = json_deep_copy(base);
-        json_object_set_new(c3, "choices", json_array());
-        json_object_set(c3, "usage", usage);
-        json_array_append_new(chunks, c3);
-    }
-    json_decref(usage);
-    json_decref(base);
-    return send_sse(c, chunks);
+    json_object_set_new(base, "choices", json_pack("[o]", choice));
+    json_object_set_new(base, "usage", usage);
+    return send_json(c, 200, base);
 }
 
 static enum MHD_Result route_tokenize(owl_server *s, struct MHD_Connection *c, json_t *req, int detok) {
