@@ -121,6 +121,14 @@ want 200 "$U/health"
 want 200 "${A[@]}" -d '{"model":"s","prompt":"Once upon a time","max_tokens":20,"temperature":0}' "$U/v1/completions"
 [ "$(jq -r '.choices[0].text' "$tmp/body")" = "$run" ] && ok || bad "still answers the same after the abuse"
 
+# a client that goes away mid-stream: its generation stops at once (far short of max_tokens)
+gen() { curl -s "${A[@]}" "$U/metrics" | sed -n 's/^owl_generated_tokens_total //p'; }
+g0=$(gen)
+curl -sN "${A[@]}" -d '{"model":"s","prompt":"Once","max_tokens":480,"seed":1,"stream":true}' "$U/v1/completions" | head -c 100 >/dev/null
+sleep 0.5
+g1=$(gen)
+[ $((g1 - g0)) -lt 400 ] && ok || bad "disconnected stream kept generating: $((g1 - g0)) tokens"
+
 want 200 "${A[@]}" "$U/metrics"
 for m in 'owl_requests_total{code="401"}' owl_generated_tokens_total owl_queue_depth owl_batch_size \
          'owl_time_to_first_token_seconds_bucket{le="+Inf"}' owl_time_per_output_token_seconds_count; do
