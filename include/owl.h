@@ -536,6 +536,7 @@ typedef struct owl_server_params {
     int timeout_s;                 /* idle connection timeout; 10 */
     int max_connections;           /* 64 */
     int max_queue;                 /* requests waiting for the engine before 429; 64 */
+    int request_timeout_s;         /* a generation is ended this long after it was queued; 300 */
 } owl_server_params;
 owl_server_params owl_server_default_params(void);
 /* Loads the models and starts listening (requests are served from its own threads). */

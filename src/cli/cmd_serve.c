@@ -17,7 +17,7 @@ static void on_signal(int sig) { got_signal = sig; }
 static const char *usage =
     "usage: owl serve --model NAME=PATH [--model ...] [--chat-template FILE] [--host 127.0.0.1]\n"
     "                 [--port 8080] [--api-key-file F] [--ctx N] [--threads N] [--max-body BYTES]\n"
-    "                 [--timeout S] [--queue N]\n"
+    "                 [--timeout S] [--queue N] [--request-timeout S]\n"
     "  An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models,\n"
     "  /tokenize, /detokenize, /health, /metrics. More than --queue waiting requests\n  get 429 with Retry-After. Binds loopback; another --host needs --api-key-file\n"
     "  (lines ID:KEY, key 16+ characters; clients send Authorization: Bearer KEY).\n"
@@ -74,6 +74,9 @@ int cmd_serve(int argc, char **argv) {
         } else if (!strcmp(a, "--queue")) {
             if (!num(val, 1, 4096, &v)) return cli_usage_error("serve", "--queue takes 1..4096");
             p.max_queue = (int)v;
+        } else if (!strcmp(a, "--request-timeout")) {
+            if (!num(val, 1, 86400, &v)) return cli_usage_error("serve", "--request-timeout takes 1..86400 seconds");
+            p.request_timeout_s = (int)v;
         } else if (!strcmp(a, "--timeout")) {
             if (!num(val, 1, 3600, &v)) return cli_usage_error("serve", "--timeout takes 1..3600 seconds");
             p.timeout_s = (int)v;

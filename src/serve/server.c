@@ -327,8 +327,32 @@ static int on_text(void *ctx, const char *t, size_t n) {
     return 0;
 }
 
-static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t n_ids, owl_text_fn fn,
-                           void *out, volatile int *cancel, owl_generate_result *r, owl_error *err) {
+/* The per-request deadline: text callbacks past it end the generation ("length" is not claimed). */
+typedef struct deadline_text {
+    owl_text_fn fn;
+    void *ctx;
+    struct timespec end;
+    int expired;
+} deadline_text;
+
+static int deadline_fn(void *ctx, const char *t, size_t n) {
+    deadline_text *d = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > d->end.tv_sec || (now.tv_sec == d->end.tv_sec && now.tv_nsec > d->end.tv_nsec)) {
+        d->expired = 1;
+        return 1;
+    }
+    return d->fn(d->ctx, t, n);
+}
+
+static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t n_ids, owl_text_fn fn_,
+                           void *out_, volatile int *cancel, owl_generate_result *r, owl_error *err) {
+    deadline_text dl = {fn_, out_, {0, 0}, 0};
+    clock_gettime(CLOCK_MONOTONIC, &dl.end);
+    dl.end.tv_sec += s->p.request_timeout_s;
+    owl_text_fn fn = deadline_fn;
+    void *out = &dl;
     serve_model *m = g->m;
     owl_sampler_params sp = owl_sampler_default_params();
     sp.temperature = (float)g->temperature;
@@ -379,6 +403,7 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, fn, out, r, err);
     pthread_mutex_unlock(&m->lock);
+    if (!st && dl.expired) r->stop_reason = "deadline";
     double wait_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     pthread_mutex_lock(&s->met.lock);
     s->met.active--;
@@ -798,6 +823,7 @@ owl_server_params owl_server_default_params(void) {
     p.timeout_s = 10;
     p.max_connections = 64;
     p.max_queue = 64;
+    p.request_timeout_s = 300;
     return p;
 }
 
@@ -808,6 +834,7 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
     if (!s) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
     s->p = *p;
     if (s->p.max_queue <= 0) s->p.max_queue = 64;
+    if (s->p.request_timeout_s <= 0) s->p.request_timeout_s = 300;
     pthread_mutex_init(&s->met.lock, NULL);
     owl_status st = OWL_OK;
     if (p->api_key_file && (st = load_keys(s, p->api_key_file, err))) goto fail;

@@ -10,6 +10,8 @@ grep -q -- "--api-key-file" "$tmp/out" && ok || bad "serve --help mentions --api
 expect_status 2 "$OWL" serve
 expect_status 2 "$OWL" serve --model nameonly
 expect_status 2 "$OWL" serve --model "s=$M" --port 70000
+expect_status 2 "$OWL" serve --model "s=$M" --request-timeout 0
+expect_status 2 "$OWL" serve --model "s=$M" --queue x
 expect_status 2 "$OWL" serve --model "s=$M" --host 0.0.0.0 --port 0
 grep -q "without --api-key-file" "$tmp/err" && ok || bad "non-loopback without keys says why: $(cat "$tmp/err")"
 
