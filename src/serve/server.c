@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "owl.h"
 #include "core/error.h"
+#include "serve/page.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -757,6 +758,10 @@ static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char
         return send_json(c, 200, json_pack("{s:s,s:o}", "object", "list", "data", a));
     }
     if (get && !strcmp(url, "/metrics")) return send_metrics(s, c);
+    if (get && !strcmp(url, "/")) {
+        char *page = strdup(owl_serve_page);
+        return page ? send_text(c, 200, "text/html; charset=utf-8", page, strlen(page)) : MHD_NO;
+    }
     int known = !strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                 !strcmp(url, "/tokenize") || !strcmp(url, "/detokenize");
     if (!known) return send_error(c, 404, "invalid_request_error", NULL, "no route %s %s", method, url);

@@ -131,6 +131,9 @@ sleep 0.5
 g1=$(gen)
 [ $((g1 - g0)) -lt 400 ] && ok || bad "disconnected stream kept generating: $((g1 - g0)) tokens"
 
+want 200 "${A[@]}" "$U/"
+grep -q "<title>owl chat</title>" "$tmp/body" && grep -q "/v1/chat/completions" "$tmp/body" && ok || bad "chat page at /"
+want 401 "$U/"
 want 200 "${A[@]}" "$U/metrics"
 for m in 'owl_requests_total{code="401"}' owl_generated_tokens_total owl_queue_depth owl_batch_size \
          'owl_time_to_first_token_seconds_bucket{le="+Inf"}' owl_time_per_output_token_seconds_count; do
