@@ -114,6 +114,7 @@ fuzz: $(FUZZERS)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@OWL_BIN=$(BUILD)/owl node bench/serve_bench.mjs
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
