@@ -48,6 +48,7 @@ typedef struct metrics {
     uint64_t prompt_tokens, gen_tokens;
     histogram ttft, per_token;
     int queued, active;
+    int workers; /* stream threads still running (shutdown waits for them) */
 } metrics;
 
 static void observe(histogram *h, double x) {
@@ -513,7 +514,11 @@ static void *job_run(void *arg) {
     j->done = 1;
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
+    owl_server *s = j->s;
     job_release(j);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.workers--;
+    pthread_mutex_unlock(&s->met.lock);
     return NULL;
 }
 
@@ -560,7 +565,17 @@ static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, jso
     snprintf(j->id, sizeof j->id, "%s-%lld-s%lu", chat ? "chatcmpl" : "cmpl", j->created, ++counter);
     j->refs = 2;
     pthread_t th;
-    if (pthread_create(&th, NULL, job_run, j)) { j->refs = 1; job_release(j); return MHD_NO; }
+    pthread_mutex_lock(&s->met.lock);
+    s->met.workers++;
+    pthread_mutex_unlock(&s->met.lock);
+    if (pthread_create(&th, NULL, job_run, j)) {
+        pthread_mutex_lock(&s->met.lock);
+        s->met.workers--;
+        pthread_mutex_unlock(&s->met.lock);
+        j->refs = 1;
+        job_release(j);
+        return MHD_NO;
+    }
     pthread_detach(th);
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, job_read, j, job_gone);
     if (!r) { j->cancel = 1; job_release(j); return MHD_NO; }
@@ -897,7 +912,19 @@ int owl_server_stopping(const owl_server *s) { return s->stop; }
 
 void owl_server_free(owl_server *s) {
     if (!s) return;
+    s->stop = 1; /* in-flight generations end at their next token */
     if (s->d) MHD_stop_daemon(s->d);
+    for (int waited = 0;; waited++) { /* stream workers still hold the engines */
+        pthread_mutex_lock(&s->met.lock);
+        int w = s->met.workers;
+        pthread_mutex_unlock(&s->met.lock);
+        if (!w) break;
+        if (waited == 1000) { /* 10 s: leak rather than free under a running thread */
+            fprintf(stderr, "owl serve: %d streams did not end; exiting without freeing\n", w);
+            return;
+        }
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
     for (size_t i = 0; i < s->n_models; i++) {
         serve_model *m = &s->models[i];
         owl_token_trie_free(m->trie);

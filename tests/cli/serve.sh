@@ -141,6 +141,11 @@ for m in 'owl_requests_total{code="401"}' owl_generated_tokens_total owl_queue_d
 done
 [ "$(sed -n 's/^owl_requests_total{code="413"} //p' "$tmp/body")" -ge 2 ] && ok || bad "metrics count the 413s"
 
+# SIGTERM with streams in flight: they are cancelled and the server exits cleanly
+for i in 1 2 3; do
+  curl -sN "${A[@]}" -d '{"model":"s","prompt":"Once","max_tokens":480,"seed":1,"stream":true}' "$U/v1/completions" > "$tmp/s$i" &
+done
+sleep 0.05
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && { bad "SIGTERM did not stop the server"; kill -KILL "$pid"; } || ok
