@@ -5,6 +5,7 @@
 #include "owl.h"
 #include "core/error.h"
 #include "serve/page.h"
+#include "serve/serve.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -287,6 +288,22 @@ static const char *validate_common(owl_server *s, json_t *req, gen_req *g, const
     }
     *param = NULL;
     return NULL;
+}
+
+int serve_validate_request(const char *body, size_t len, char *msg, size_t cap) {
+    json_error_t je;
+    json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!req) { snprintf(msg, cap, "malformed JSON: %s", je.text); return 0; }
+    owl_server none;
+    memset(&none, 0, sizeof none);
+    gen_req g;
+    memset(&g, 0, sizeof g);
+    const char *param = NULL;
+    const char *bad = validate_common(&none, req, &g, &param);
+    owl_json_schema_free(g.schema);
+    json_decref(req);
+    if (bad) snprintf(msg, cap, "%s: %s", param ? param : "body", bad);
+    return bad == NULL;
 }
 
 /* Constrained decoding: tokens that would leave the schema are masked. */
