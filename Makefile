@@ -10,9 +10,9 @@ PREFIX ?= /usr/local
 SANITIZE ?=
 OPT ?= -O2
 
-PKGS = jansson openssl oniguruma libutf8proc
+PKGS = jansson openssl oniguruma libutf8proc libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lssl -lcrypto -lmicrohttpd)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= $(OPT) -g
@@ -115,6 +115,7 @@ fuzz: $(FUZZERS)
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@OWL_BIN=$(BUILD)/owl bash scripts/bench-models.sh
+	@OWL_BIN=$(BUILD)/owl node bench/serve_bench.mjs
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

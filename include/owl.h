@@ -555,6 +555,36 @@ const char *owl_ftype_name(int ftype); /* NULL if unknown */
 /* owl_synth with a file type: a recipe's per-tensor types, or one type. */
 owl_status owl_synth_ftype(const char *shape, int ftype, uint64_t seed, const char *path, owl_error *err);
 
+/* ---- serving -------------------------------------------------------------------
+ * An OpenAI-compatible HTTP server (owl serve): loopback by default, and any
+ * other address only with API keys (a file of ID:KEY lines); bodies capped,
+ * slow clients dropped after timeout_s, OpenAI-shaped errors. */
+typedef struct owl_server owl_server;
+typedef struct owl_server_params {
+    const char *host;              /* IPv4 address; "127.0.0.1" */
+    int port;                      /* 8080; 0: any free port */
+    const char *api_key_file;      /* NULL: no keys (loopback only) */
+    size_t n_models;
+    const char *const *model_names, *const *model_paths;
+    const char *const *chat_templates; /* per model, NULL entries: the model's own */
+    int n_threads;
+    int64_t n_ctx;
+    size_t max_body;               /* bytes; 1 MiB */
+    int timeout_s;                 /* idle connection timeout; 10 */
+    int max_connections;           /* 64 */
+    int max_queue;                 /* requests waiting for the engine before 429; 64 */
+    int request_timeout_s;         /* a generation is ended this long after it was queued; 300 */
+} owl_server_params;
+owl_server_params owl_server_default_params(void);
+/* Loads the models and starts listening (requests are served from its own threads). */
+owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_error *err);
+/* Asks in-flight generations to end (safe from a signal handler); owl_server_free then closes. */
+void owl_server_stop(owl_server *s);
+int owl_server_stopping(const owl_server *s);
+/* The port listened on (the one chosen when params port was 0). */
+int owl_server_port(const owl_server *s);
+void owl_server_free(owl_server *s);
+
 #ifdef __cplusplus
 }
 #endif

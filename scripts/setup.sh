@@ -21,6 +21,8 @@ PACKAGES=(
   ca-certificates
   tmux                   # owl chat is tested through a terminal
   jq                     # CLI tests read --json output
+  curl                   # owl serve tests speak HTTP
+  chromium               # owl serve's web page is tested in headless Chromium
 )
 
 # Node.js runs the reference implementations in the tests; a machine may carry

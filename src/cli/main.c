@@ -20,6 +20,7 @@ static const verb_entry verbs[] = {
     {"chat", cmd_chat, "talk with a model in its own chat format"},
     {"template", cmd_template, "render a conversation through a chat template, exactly"},
     {"run", cmd_run, "generate text from a prompt, streamed as it comes"},
+    {"serve", cmd_serve, "an OpenAI-compatible HTTP server on loopback"},
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},

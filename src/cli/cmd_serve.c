@@ -1,0 +1,105 @@
+/* cmd_serve.c: `owl serve`, the OpenAI-compatible server: parses the options,
+ * starts owl_server, waits for SIGINT/SIGTERM and shuts down. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_MODELS 16
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+static const char *usage =
+    "usage: owl serve --model NAME=PATH [--model ...] [--chat-template FILE] [--host 127.0.0.1]\n"
+    "                 [--port 8080] [--api-key-file F] [--ctx N] [--threads N] [--max-body BYTES]\n"
+    "                 [--timeout S] [--queue N] [--request-timeout S]\n"
+    "  An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models,\n"
+    "  /tokenize, /detokenize, /health, /metrics. More than --queue waiting requests\n  get 429 with Retry-After. Binds loopback; another --host needs --api-key-file\n"
+    "  (lines ID:KEY, key 16+ characters; clients send Authorization: Bearer KEY).\n"
+    "  --chat-template applies to the --model before it.\n";
+
+static int num(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+int cmd_serve(int argc, char **argv) {
+    owl_server_params p = owl_server_default_params();
+    const char *names[MAX_MODELS], *paths[MAX_MODELS], *tmpl[MAX_MODELS] = {0};
+    static char name_buf[MAX_MODELS][128];
+    size_t n = 0;
+    long v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return EXIT_OK; }
+        if (i + 1 >= argc) return cli_usage_error("serve", "%s needs a value (or unknown option)", a);
+        const char *val = argv[++i];
+        if (!strcmp(a, "--model")) {
+            const char *eq = strchr(val, '=');
+            if (!eq || eq == val || !eq[1] || (size_t)(eq - val) >= sizeof name_buf[0])
+                return cli_usage_error("serve", "--model takes NAME=PATH");
+            if (n == MAX_MODELS) return cli_usage_error("serve", "at most %d models", MAX_MODELS);
+            memcpy(name_buf[n], val, (size_t)(eq - val));
+            name_buf[n][eq - val] = 0;
+            names[n] = name_buf[n];
+            paths[n] = eq + 1;
+            n++;
+        } else if (!strcmp(a, "--chat-template")) {
+            if (!n) return cli_usage_error("serve", "--chat-template follows the --model it applies to");
+            tmpl[n - 1] = val;
+        } else if (!strcmp(a, "--host")) {
+            p.host = val;
+        } else if (!strcmp(a, "--port")) {
+            if (!num(val, 0, 65535, &v)) return cli_usage_error("serve", "--port takes 0..65535");
+            p.port = (int)v;
+        } else if (!strcmp(a, "--api-key-file")) {
+            p.api_key_file = val;
+        } else if (!strcmp(a, "--ctx")) {
+            if (!num(val, 0, 1 << 20, &v)) return cli_usage_error("serve", "--ctx takes 0..1048576");
+            p.n_ctx = v;
+        } else if (!strcmp(a, "--threads")) {
+            if (!num(val, 0, 1024, &v)) return cli_usage_error("serve", "--threads takes 0..1024");
+            p.n_threads = (int)v;
+        } else if (!strcmp(a, "--max-body")) {
+            if (!num(val, 1024, 1L << 30, &v)) return cli_usage_error("serve", "--max-body takes 1024..1073741824");
+            p.max_body = (size_t)v;
+        } else if (!strcmp(a, "--queue")) {
+            if (!num(val, 1, 4096, &v)) return cli_usage_error("serve", "--queue takes 1..4096");
+            p.max_queue = (int)v;
+        } else if (!strcmp(a, "--request-timeout")) {
+            if (!num(val, 1, 86400, &v)) return cli_usage_error("serve", "--request-timeout takes 1..86400 seconds");
+            p.request_timeout_s = (int)v;
+        } else if (!strcmp(a, "--timeout")) {
+            if (!num(val, 1, 3600, &v)) return cli_usage_error("serve", "--timeout takes 1..3600 seconds");
+            p.timeout_s = (int)v;
+        } else {
+            return cli_usage_error("serve", "unknown option %s", a);
+        }
+    }
+    if (!n) return cli_usage_error("serve", "--model NAME=PATH is required");
+    p.n_models = n;
+    p.model_names = names;
+    p.model_paths = paths;
+    p.chat_templates = tmpl;
+    owl_error err = {0};
+    owl_server *s = NULL;
+    if (owl_server_new(&p, &s, &err)) return cli_report_error(&err);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    fprintf(stderr, "owl serve: listening on http://%s:%d\n", p.host, owl_server_port(s));
+    while (!got_signal) pause();
+    fprintf(stderr, "owl serve: signal %d, shutting down\n", (int)got_signal);
+    owl_server_stop(s);
+    owl_server_free(s);
+    return EXIT_OK;
+}

@@ -1,0 +1,958 @@
+/* server.c: owl serve's HTTP side on libmicrohttpd: routes (/health, /v1/models,
+ * /tokenize, /detokenize, /v1/chat/completions, /v1/completions), API-key auth
+ * compared in constant time, body cap, timeouts, OpenAI-shaped errors. */
+#define _POSIX_C_SOURCE 200809L
+#include "owl.h"
+#include "core/error.h"
+#include "serve/page.h"
+#include "serve/serve.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_KEYS 64
+#define MAX_STOPS 4
+#define MAX_BIAS 300
+
+typedef struct serve_model {
+    char name[128];
+    owl_model *model;
+    owl_tokenizer *tok;
+    owl_engine *eng;
+    char *template_src;
+    owl_token_trie *trie; /* built on the first constrained request */
+    pthread_mutex_t lock; /* one generation at a time per engine */
+} serve_model;
+
+/* Prometheus histogram buckets, in seconds. */
+static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
+typedef struct histogram {
+    uint64_t count[N_BUCKETS + 1];
+    double sum;
+    uint64_t n;
+} histogram;
+
+typedef struct metrics {
+    pthread_mutex_t lock;
+    uint64_t requests[6]; /* 2xx 4xx(other) 401 404 413 429, and 5xx folded into [1] */
+    uint64_t prompt_tokens, gen_tokens;
+    histogram ttft, per_token;
+    int queued, active;
+    int workers; /* stream threads still running (shutdown waits for them) */
+} metrics;
+
+static void observe(histogram *h, double x) {
+    size_t i = 0;
+    while (i < N_BUCKETS && x > BUCKETS[i]) i++;
+    h->count[i]++;
+    h->sum += x;
+    h->n++;
+}
+
+struct owl_server {
+    owl_server_params p;
+    metrics met;
+    serve_model *models;
+    size_t n_models;
+    char *key_id[MAX_KEYS], *key[MAX_KEYS];
+    size_t n_keys;
+    struct MHD_Daemon *d;
+    volatile int stop;
+};
+
+typedef struct conn_state {
+    char *body;
+    size_t len;
+    int too_big;
+} conn_state;
+
+static char *read_file(const char *path, size_t cap, owl_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { owl_fail(err, OWL_ERR_IO, "%s: cannot open", path); return NULL; }
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    fclose(f);
+    if (!buf) { owl_fail(err, OWL_ERR_NOMEM, "out of memory"); return NULL; }
+    if (n > cap) { free(buf); owl_fail(err, OWL_ERR_INPUT, "%s: larger than %zu bytes", path, cap); return NULL; }
+    buf[n] = 0;
+    return buf;
+}
+
+static owl_status load_keys(owl_server *s, const char *path, owl_error *err) {
+    char *text = read_file(path, 1 << 20, err);
+    if (!text) return err ? err->status : OWL_ERR_IO;
+    char *save = NULL;
+    int line = 0;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        size_t n = strlen(l);
+        while (n && (l[n - 1] == '\r' || l[n - 1] == ' ')) l[--n] = 0;
+        if (!n || l[0] == '#') continue;
+        char *colon = strchr(l, ':');
+        if (!colon || colon == l || !colon[1] || strlen(colon + 1) < 16) {
+            free(text);
+            return owl_fail(err, OWL_ERR_INPUT, "%s line %d: expected ID:KEY with a key of 16+ characters", path, line);
+        }
+        if (s->n_keys == MAX_KEYS) { free(text); return owl_fail(err, OWL_ERR_INPUT, "%s: more than %d keys", path, MAX_KEYS); }
+        *colon = 0;
+        s->key_id[s->n_keys] = strdup(l);
+        s->key[s->n_keys] = strdup(colon + 1);
+        s->n_keys++;
+    }
+    free(text);
+    if (!s->n_keys) return owl_fail(err, OWL_ERR_INPUT, "%s: no keys", path);
+    return OWL_OK;
+}
+
+/* The id of the key presented, or NULL. Every key is compared, in constant time. */
+static const char *auth_check(const owl_server *s, const char *hdr) {
+    if (!hdr || strncmp(hdr, "Bearer ", 7)) return NULL;
+    const char *k = hdr + 7;
+    size_t kl = strlen(k);
+    const char *found = NULL;
+    for (size_t i = 0; i < s->n_keys; i++) {
+        size_t l = strlen(s->key[i]);
+        if (l == kl && CRYPTO_memcmp(s->key[i], k, l) == 0) found = s->key_id[i];
+    }
+    return found;
+}
+
+/* The server whose request this connection thread is answering (one thread per connection),
+   so that every response is counted without threading the server through each reply. */
+static _Thread_local owl_server *tl_server;
+
+static void count_response(unsigned code) {
+    owl_server *s = tl_server;
+    if (!s) return;
+    int k = code < 300 ? 0 : code == 401 ? 2 : code == 404 ? 3 : code == 413 ? 4 : code == 429 ? 5 : 1;
+    pthread_mutex_lock(&s->met.lock);
+    s->met.requests[k]++;
+    pthread_mutex_unlock(&s->met.lock);
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len) {
+    count_response(code);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) { free(body); return MHD_NO; }
+    MHD_add_response_header(r, "Content-Type", type);
+    if (code == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (code == 429) MHD_add_response_header(r, "Retry-After", "1");
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, json_t *j) {
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!s) return MHD_NO;
+    return send_text(c, code, "application/json", s, strlen(s));
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *type, const char *param,
+                                  const char *fmt, ...) OWL_PRINTF(5, 6);
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *type, const char *param,
+                                  const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error", "message", msg, "type", type, "param",
+                          param ? json_string(param) : json_null(), "code", json_null());
+    return send_json(c, code, e);
+}
+
+static serve_model *find_model(owl_server *s, const char *name) {
+    for (size_t i = 0; i < s->n_models; i++)
+        if (!strcmp(s->models[i].name, name)) return &s->models[i];
+    return NULL;
+}
+
+/* ---- request validation: every field's type checked; unknown fields tolerated as OpenAI does ---- */
+typedef struct gen_req {
+    serve_model *m;
+    int64_t max_tokens;
+    double temperature, top_p, presence, frequency;
+    uint64_t seed;
+    int has_seed, stream;
+    const char *stops[MAX_STOPS];
+    size_t n_stops;
+    owl_json_schema *schema; /* response_format json_object / json_schema */
+    owl_logit_bias bias[MAX_BIAS];
+    int n_bias;
+} gen_req;
+
+static const char *validate_common(owl_server *s, json_t *req, gen_req *g, const char **param) {
+    json_t *v;
+    g->max_tokens = 16; g->temperature = 1.0; g->top_p = 1.0;
+    if (!json_is_object(req)) return "the body must be a JSON object";
+    v = json_object_get(req, "model");
+    *param = "model";
+    if (!json_is_string(v)) return "model must be a string";
+    g->m = find_model(s, json_string_value(v));
+    const char *keys[] = {"max_tokens", "max_completion_tokens"};
+    for (int k = 0; k < 2; k++) {
+        if (!(v = json_object_get(req, keys[k])) || json_is_null(v)) continue;
+        *param = keys[k];
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1 << 20)
+            return "must be an integer from 0 to 1048576";
+        g->max_tokens = json_integer_value(v);
+    }
+    struct { const char *k; double *dst, lo, hi; } nums[] = {
+        {"temperature", &g->temperature, 0, 2}, {"top_p", &g->top_p, 0, 1},
+        {"presence_penalty", &g->presence, -2, 2}, {"frequency_penalty", &g->frequency, -2, 2}};
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        if (!(v = json_object_get(req, nums[k].k)) || json_is_null(v)) continue;
+        *param = nums[k].k;
+        if (!json_is_number(v)) return "must be a number";
+        double x = json_number_value(v);
+        if (!(x >= nums[k].lo && x <= nums[k].hi)) return "is out of range";
+        *nums[k].dst = x;
+    }
+    if ((v = json_object_get(req, "seed")) && !json_is_null(v)) {
+        *param = "seed";
+        if (!json_is_integer(v)) return "seed must be an integer";
+        g->seed = (uint64_t)json_integer_value(v);
+        g->has_seed = 1;
+    }
+    if ((v = json_object_get(req, "stream")) && !json_is_null(v)) {
+        *param = "stream";
+        if (!json_is_boolean(v)) return "stream must be a boolean";
+        g->stream = json_is_true(v);
+    }
+    if ((v = json_object_get(req, "n")) && !json_is_null(v)) {
+        *param = "n";
+        if (!json_is_integer(v) || json_integer_value(v) != 1) return "n must be 1 (for now)";
+    }
+    if ((v = json_object_get(req, "stop")) && !json_is_null(v)) {
+        *param = "stop";
+        if (json_is_string(v)) {
+            g->stops[g->n_stops++] = json_string_value(v);
+        } else if (json_is_array(v) && json_array_size(v) <= MAX_STOPS) {
+            size_t i; json_t *x;
+            json_array_foreach(v, i, x) {
+                if (!json_is_string(x) || !json_string_length(x)) return "stop must be a string or up to 4 non-empty strings";
+                g->stops[g->n_stops++] = json_string_value(x);
+            }
+        } else {
+            return "stop must be a string or up to 4 strings";
+        }
+    }
+    if ((v = json_object_get(req, "logit_bias")) && !json_is_null(v)) {
+        *param = "logit_bias";
+        if (!json_is_object(v) || json_object_size(v) > MAX_BIAS) return "logit_bias must be an object of at most 300 token ids";
+        const char *k; json_t *x;
+        json_object_foreach(v, k, x) {
+            char *end;
+            long id = strtol(k, &end, 10);
+            if (!*k || *end || id < 0 || id > INT32_MAX || !json_is_number(x) || json_number_value(x) < -100 ||
+                json_number_value(x) > 100)
+                return "logit_bias maps token ids to numbers from -100 to 100";
+            g->bias[g->n_bias].token = (int32_t)id;
+            g->bias[g->n_bias].bias = json_number_value(x) <= -100 ? -INFINITY : (float)json_number_value(x);
+            g->n_bias++;
+        }
+    }
+    if ((v = json_object_get(req, "response_format")) && !json_is_null(v)) {
+        *param = "response_format";
+        json_t *t = json_object_get(v, "type");
+        if (!json_is_object(v) || !json_is_string(t)) return "response_format must be an object with a string type";
+        const char *ty = json_string_value(t);
+        char *schema = NULL;
+        if (!strcmp(ty, "json_schema")) {
+            json_t *js = json_object_get(v, "json_schema"), *sc = json_object_get(js, "schema");
+            if (!json_is_object(js) || !json_is_object(sc)) return "response_format.json_schema.schema must be an object";
+            schema = json_dumps(sc, JSON_COMPACT);
+        } else if (!strcmp(ty, "json_object")) {
+            schema = strdup("{\"type\":\"object\"}");
+        } else if (strcmp(ty, "text")) {
+            return "response_format.type must be text, json_object or json_schema";
+        }
+        if (schema) {
+            owl_status st = owl_json_schema_compile(schema, &g->schema, NULL);
+            free(schema);
+            if (st) return "the schema cannot be compiled (unsupported or malformed)";
+        }
+    }
+    *param = NULL;
+    return NULL;
+}
+
+int serve_validate_request(const char *body, size_t len, char *msg, size_t cap) {
+    json_error_t je;
+    json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!req) { snprintf(msg, cap, "malformed JSON: %s", je.text); return 0; }
+    owl_server none;
+    memset(&none, 0, sizeof none);
+    gen_req g;
+    memset(&g, 0, sizeof g);
+    const char *param = NULL;
+    const char *bad = validate_common(&none, req, &g, &param);
+    owl_json_schema_free(g.schema);
+    json_decref(req);
+    if (bad) snprintf(msg, cap, "%s: %s", param ? param : "body", bad);
+    return bad == NULL;
+}
+
+/* Constrained decoding: tokens that would leave the schema are masked. */
+typedef struct json_con {
+    owl_json_match *m;
+    const owl_token_trie *trie;
+    const owl_tokenizer *tk;
+    uint8_t *allowed;
+} json_con;
+
+static int con_filter(void *ctx, float *logits, int64_t n_vocab) {
+    json_con *c = ctx;
+    if (!owl_json_match_allowed(c->m, c->trie, c->allowed)) return 1;
+    for (int64_t v = 0; v < n_vocab; v++)
+        if (!c->allowed[v]) logits[v] = -INFINITY;
+    return 0;
+}
+
+static void con_token(void *ctx, int32_t tok) {
+    json_con *c = ctx;
+    if (owl_token_is_eog(c->tk, tok)) return;
+    size_t n = 0;
+    const char *piece = owl_token_piece(c->tk, tok, &n);
+    if (piece) owl_json_match_feed(c->m, piece, n);
+}
+
+typedef struct text_buf { char *p; size_t n, cap; } text_buf;
+
+static int on_text(void *ctx, const char *t, size_t n) {
+    text_buf *b = ctx;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = (b->n + n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) return 1;
+        b->p = p; b->cap = cap;
+    }
+    memcpy(b->p + b->n, t, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return 0;
+}
+
+/* The per-request deadline: text callbacks past it end the generation ("length" is not claimed). */
+typedef struct deadline_text {
+    owl_text_fn fn;
+    void *ctx;
+    struct timespec end;
+    int expired;
+} deadline_text;
+
+static int deadline_fn(void *ctx, const char *t, size_t n) {
+    deadline_text *d = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > d->end.tv_sec || (now.tv_sec == d->end.tv_sec && now.tv_nsec > d->end.tv_nsec)) {
+        d->expired = 1;
+        return 1;
+    }
+    return d->fn(d->ctx, t, n);
+}
+
+static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t n_ids, owl_text_fn fn_,
+                           void *out_, volatile int *cancel, owl_generate_result *r, owl_error *err) {
+    deadline_text dl = {fn_, out_, {0, 0}, 0};
+    clock_gettime(CLOCK_MONOTONIC, &dl.end);
+    dl.end.tv_sec += s->p.request_timeout_s;
+    owl_text_fn fn = deadline_fn;
+    void *out = &dl;
+    serve_model *m = g->m;
+    owl_sampler_params sp = owl_sampler_default_params();
+    sp.temperature = (float)g->temperature;
+    sp.top_p = (float)g->top_p;
+    sp.presence_penalty = (float)g->presence;
+    sp.frequency_penalty = (float)g->frequency;
+    sp.seed = g->has_seed ? g->seed : (uint64_t)time(NULL);
+    sp.logit_bias = g->bias;
+    sp.n_logit_bias = g->n_bias;
+    int64_t V = owl_engine_n_vocab(m->eng);
+    for (int i = 0; i < g->n_bias; i++)
+        if (g->bias[i].token >= V) return owl_fail(err, OWL_ERR_INPUT, "logit_bias: token %d is past the vocabulary (%lld)", (int)g->bias[i].token, (long long)V);
+    owl_sampler *sm = NULL;
+    owl_status st = owl_sampler_new(&sp, owl_engine_n_vocab(m->eng), &sm, err);
+    if (st) return st;
+    owl_generate_params gp = owl_generate_default_params();
+    gp.n_predict = g->max_tokens;
+    gp.stops = g->stops;
+    gp.n_stops = g->n_stops;
+    gp.cancel = cancel;
+    json_con con = {0};
+    pthread_mutex_lock(&s->met.lock);
+    int full = s->met.queued >= s->p.max_queue;
+    if (!full) s->met.queued++;
+    pthread_mutex_unlock(&s->met.lock);
+    if (full) {
+        owl_sampler_free(sm);
+        return owl_fail(err, OWL_ERR_NOMEM, "the queue is full (%d requests waiting); retry later", s->p.max_queue);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.queued--;
+    s->met.active++;
+    pthread_mutex_unlock(&s->met.lock);
+    if (g->schema) {
+        con.tk = m->tok;
+        if (!m->trie) st = owl_token_trie_new(m->tok, V, &m->trie, err);
+        con.trie = m->trie;
+        if (!st) st = owl_json_match_new(g->schema, &con.m, err);
+        if (!st && !(con.allowed = malloc((size_t)V))) st = owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        gp.filter = con_filter;
+        gp.on_token = con_token;
+        gp.filter_ctx = &con;
+    }
+    owl_engine_seq_drop(m->eng, 0, 0, -1, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!st) st = owl_generate(m->eng, m->tok, sm, ids, n_ids, &gp, fn, out, r, err);
+    pthread_mutex_unlock(&m->lock);
+    if (!st && dl.expired) r->stop_reason = "deadline";
+    double wait_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.active--;
+    if (!st) {
+        s->met.prompt_tokens += (uint64_t)r->n_prompt;
+        s->met.gen_tokens += r->n_tokens;
+        double per = r->n_tokens ? r->gen_ms / 1e3 / (double)r->n_tokens : 0;
+        observe(&s->met.ttft, wait_s + r->prompt_ms / 1e3 + per);
+        for (size_t i = 0; i < r->n_tokens; i++) observe(&s->met.per_token, per);
+    }
+    pthread_mutex_unlock(&s->met.lock);
+    owl_json_match_free(con.m);
+    free(con.allowed);
+    owl_sampler_free(sm);
+    return st;
+}
+
+static const char *finish_reason(const char *stop) {
+    return !strcmp(stop, "length") ? "length" : "stop";
+}
+
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr);
+
+/* ---- streaming: a worker thread generates, the connection thread sends each
+ * chunk as it comes; a client that goes away cancels its generation at once. */
+typedef struct stream_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    text_buf pending;   /* SSE bytes not yet sent */
+    size_t sent;        /* of pending, already handed to MHD */
+    int done, refs, include_usage, chat;
+    volatile int cancel;
+    owl_server *s;
+    gen_req g;
+    char *stops[MAX_STOPS];
+    int32_t *ids;
+    size_t n_ids;
+    char id[64];
+    long long created;
+} stream_job;
+
+static void job_release(stream_job *j) {
+    pthread_mutex_lock(&j->lock);
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (!last) return;
+    for (size_t i = 0; i < j->g.n_stops; i++) free(j->stops[i]);
+    owl_json_schema_free(j->g.schema);
+    free(j->ids);
+    free(j->pending.p);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    free(j);
+}
+
+static void job_event(stream_job *j, json_t *choices, json_t *usage) {
+    json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o}", "id", j->id, "object",
+                          j->chat ? "chat.completion.chunk" : "text_completion", "created", (json_int_t)j->created,
+                          "model", j->g.m->name, "choices", choices);
+    if (usage) json_object_set_new(o, "usage", usage);
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    pthread_mutex_lock(&j->lock);
+    if (t) { on_text(&j->pending, "data: ", 6); on_text(&j->pending, t, strlen(t)); on_text(&j->pending, "\n\n", 2); }
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    free(t);
+}
+
+static int job_text(void *ctx, const char *t, size_t n) {
+    stream_job *j = ctx;
+    json_t *choice = j->chat ? json_pack("{s:i,s:{s:s%},s:o}", "index", 0, "delta", "content", t, n, "finish_reason", json_null())
+                             : json_pack("{s:i,s:s%,s:o}", "index", 0, "text", t, n, "finish_reason", json_null());
+    job_event(j, json_pack("[o]", choice), NULL);
+    return j->cancel || j->s->stop;
+}
+
+static void *job_run(void *arg) {
+    stream_job *j = arg;
+    owl_error err = {0};
+    owl_generate_result r = {0};
+    if (j->chat)
+        job_event(j, json_pack("[{s:i,s:{s:s,s:s},s:o}]", "index", 0, "delta", "role", "assistant", "content", "",
+                               "finish_reason", json_null()), NULL);
+    owl_status st = generate(j->s, &j->g, j->ids, j->n_ids, job_text, j, &j->cancel, &r, &err);
+    if (st) {
+        json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error", "message", err.message, "type",
+                              st == OWL_ERR_NOMEM ? "rate_limit_error" : "invalid_request_error", "param", json_null(), "code", json_null());
+        char *t = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        pthread_mutex_lock(&j->lock);
+        if (t) { on_text(&j->pending, "data: ", 6); on_text(&j->pending, t, strlen(t)); on_text(&j->pending, "\n\n", 2); }
+        pthread_mutex_unlock(&j->lock);
+        free(t);
+    } else {
+        const char *fr = finish_reason(r.stop_reason);
+        job_event(j, j->chat ? json_pack("[{s:i,s:{},s:s}]", "index", 0, "delta", "finish_reason", fr)
+                             : json_pack("[{s:i,s:s,s:s}]", "index", 0, "text", "", "finish_reason", fr), NULL);
+        if (j->include_usage)
+            job_event(j, json_array(), json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)r.n_prompt, "completion_tokens",
+                                                 (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens)));
+    }
+    free(r.tokens);
+    pthread_mutex_lock(&j->lock);
+    on_text(&j->pending, "data: [DONE]\n\n", 14);
+    j->done = 1;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    owl_server *s = j->s;
+    job_release(j);
+    pthread_mutex_lock(&s->met.lock);
+    s->met.workers--;
+    pthread_mutex_unlock(&s->met.lock);
+    return NULL;
+}
+
+static ssize_t job_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    stream_job *j = cls;
+    pthread_mutex_lock(&j->lock);
+    while (j->sent == j->pending.n && !j->done) pthread_cond_wait(&j->cond, &j->lock);
+    size_t n = j->pending.n - j->sent;
+    if (n > max) n = max;
+    memcpy(buf, j->pending.p + j->sent, n);
+    j->sent += n;
+    if (j->sent == j->pending.n) j->sent = j->pending.n = 0;
+    pthread_mutex_unlock(&j->lock);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void job_gone(void *cls) { /* the response is done or the client went away */
+    stream_job *j = cls;
+    j->cancel = 1;
+    job_release(j);
+}
+
+static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr,
+                                    int32_t *ids, size_t n_ids) {
+    pthread_mutex_lock(&s->met.lock);
+    int full = s->met.queued >= s->p.max_queue;
+    pthread_mutex_unlock(&s->met.lock);
+    if (full) { free(ids); return send_error(c, 429, "rate_limit_error", NULL, "the queue is full; retry later"); }
+    stream_job *j = calloc(1, sizeof *j);
+    if (!j) { free(ids); return MHD_NO; }
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    j->s = s;
+    j->g = *gr;
+    gr->schema = NULL; /* the job owns it now */
+    for (size_t i = 0; i < j->g.n_stops; i++) j->g.stops[i] = j->stops[i] = strdup(j->g.stops[i]);
+    j->ids = ids;
+    j->n_ids = n_ids;
+    j->chat = chat;
+    json_t *so = json_object_get(req, "stream_options");
+    j->include_usage = json_is_object(so) && json_is_true(json_object_get(so, "include_usage"));
+    static _Atomic unsigned long counter;
+    j->created = (long long)time(NULL);
+    snprintf(j->id, sizeof j->id, "%s-%lld-s%lu", chat ? "chatcmpl" : "cmpl", j->created, ++counter);
+    j->refs = 2;
+    pthread_t th;
+    pthread_mutex_lock(&s->met.lock);
+    s->met.workers++;
+    pthread_mutex_unlock(&s->met.lock);
+    if (pthread_create(&th, NULL, job_run, j)) {
+        pthread_mutex_lock(&s->met.lock);
+        s->met.workers--;
+        pthread_mutex_unlock(&s->met.lock);
+        j->refs = 1;
+        job_release(j);
+        return MHD_NO;
+    }
+    pthread_detach(th);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, job_read, j, job_gone);
+    if (!r) { j->cancel = 1; job_release(j); return MHD_NO; }
+    count_response(200);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, json_t *req, int chat) {
+    gen_req g = {0};
+    const char *param = NULL;
+    const char *bad = validate_common(s, req, &g, &param);
+    if (bad) {
+        owl_json_schema_free(g.schema);
+        return send_error(c, 400, "invalid_request_error", param, "%s%s%s", param ? param : "", param ? ": " : "", bad);
+    }
+    enum MHD_Result res = route_generate_valid(s, c, req, chat, &g);
+    owl_json_schema_free(g.schema);
+    return res;
+}
+
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr) {
+    gen_req g = *gr;
+    if (!g.m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
+                                json_string_value(json_object_get(req, "model")));
+    owl_error err = {0};
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    owl_status st;
+    if (chat) {
+        json_t *msgs = json_object_get(req, "messages");
+        if (!json_is_array(msgs) || !json_array_size(msgs))
+            return send_error(c, 400, "invalid_request_error", "messages", "messages must be a non-empty array");
+        size_t i; json_t *mm;
+        json_array_foreach(msgs, i, mm) {
+            json_t *role = json_object_get(mm, "role"), *content = json_object_get(mm, "content");
+            if (!json_is_object(mm) || !json_is_string(role) || !(json_is_string(content) || json_is_null(content)))
+                return send_error(c, 400, "invalid_request_error", "messages",
+                                  "messages[%zu] must be an object with a string role and string content", i);
+        }
+        char *mj = json_dumps(msgs, JSON_COMPACT);
+        owl_chat_params cp = {0};
+        cp.template_source = g.m->template_src;
+        cp.messages_json = mj;
+        cp.add_generation_prompt = 1;
+        char *text = NULL;
+        size_t tl = 0;
+        st = mj ? owl_chat_render(g.m->model, &cp, &text, &tl, &err) : OWL_ERR_NOMEM;
+        free(mj);
+        if (!st) st = owl_tokenize_chat(g.m->tok, text, tl, &ids, &n_ids, &err);
+        free(text);
+    } else {
+        json_t *p = json_object_get(req, "prompt");
+        if (!json_is_string(p)) return send_error(c, 400, "invalid_request_error", "prompt", "prompt must be a string");
+        st = owl_tokenize(g.m->tok, json_string_value(p), json_string_length(p),
+                          OWL_TOKENIZE_ADD_SPECIAL | OWL_TOKENIZE_PARSE_SPECIAL, &ids, &n_ids, &err);
+    }
+    if (st) { free(ids); return send_error(c, 400, "invalid_request_error", NULL, "%s", err.message); }
+    text_buf out = {0};
+    owl_generate_result r = {0};
+    if (g.stream) return start_stream(s, c, req, chat, gr, ids, n_ids);
+    st = generate(s, &g, ids, n_ids, on_text, &out, &s->stop, &r, &err);
+    free(ids);
+    if (st == OWL_ERR_NOMEM && strstr(err.message, "queue is full")) {
+        free(out.p); free(r.tokens);
+        return send_error(c, 429, "rate_limit_error", NULL, "%s", err.message);
+    }
+    if (st) { free(out.p); free(r.tokens); return send_error(c, 400, "invalid_request_error", NULL, "%s", err.message); }
+    const char *text = out.p ? out.p : "";
+    const char *fr = finish_reason(r.stop_reason);
+    char id[64];
+    static _Atomic unsigned long counter;
+    snprintf(id, sizeof id, "%s-%lld-%lu", chat ? "chatcmpl" : "cmpl", (long long)time(NULL), ++counter);
+    json_t *usage = json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)r.n_prompt, "completion_tokens",
+                              (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens));
+    json_t *base = json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object",
+                             chat ? "chat.completion" : "text_completion",
+                             "created", (json_int_t)time(NULL), "model", g.m->name);
+    (void)req;
+    free(r.tokens);
+    json_t *choice = chat ? json_pack("{s:i,s:{s:s,s:s},s:o,s:s}", "index", 0, "message", "role", "assistant",
+                                      "content", text, "logprobs", json_null(), "finish_reason", fr)
+                          : json_pack("{s:i,s:s,s:o,s:s}", "index", 0, "text", text, "logprobs", json_null(),
+                                      "finish_reason", fr);
+    free(out.p);
+    json_object_set_new(base, "choices", json_pack("[o]", choice));
+    json_object_set_new(base, "usage", usage);
+    return send_json(c, 200, base);
+}
+
+static enum MHD_Result route_tokenize(owl_server *s, struct MHD_Connection *c, json_t *req, int detok) {
+    json_t *mn = json_object_get(req, "model");
+    if (!json_is_object(req) || !json_is_string(mn))
+        return send_error(c, 400, "invalid_request_error", "model", "model must be a string");
+    serve_model *m = find_model(s, json_string_value(mn));
+    if (!m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist", json_string_value(mn));
+    owl_error err = {0};
+    if (!detok) {
+        json_t *t = json_object_get(req, "content");
+        if (!json_is_string(t)) return send_error(c, 400, "invalid_request_error", "content", "content must be a string");
+        int32_t *ids = NULL;
+        size_t n = 0;
+        if (owl_tokenize(m->tok, json_string_value(t), json_string_length(t), OWL_TOKENIZE_PARSE_SPECIAL, &ids, &n, &err)) {
+            free(ids);
+            return send_error(c, 400, "invalid_request_error", "content", "%s", err.message);
+        }
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(a, json_integer(ids[i]));
+        free(ids);
+        return send_json(c, 200, json_pack("{s:o}", "tokens", a));
+    }
+    json_t *a = json_object_get(req, "tokens");
+    if (!json_is_array(a) || json_array_size(a) > (1u << 20))
+        return send_error(c, 400, "invalid_request_error", "tokens", "tokens must be an array of integers");
+    size_t n = json_array_size(a);
+    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids) return MHD_NO;
+    int64_t nv = owl_engine_n_vocab(m->eng);
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(a, i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= nv) {
+            free(ids);
+            return send_error(c, 400, "invalid_request_error", "tokens", "tokens[%zu] must be an id from 0 to %lld", i, (long long)nv - 1);
+        }
+        ids[i] = (int32_t)json_integer_value(x);
+    }
+    char *text = NULL;
+    size_t tl = 0;
+    owl_status st = owl_detokenize(m->tok, ids, n, 0, &text, &tl, &err);
+    free(ids);
+    if (st) return send_error(c, 400, "invalid_request_error", "tokens", "%s", err.message);
+    json_t *o = json_pack("{s:s%}", "content", text, tl);
+    free(text);
+    return send_json(c, 200, o);
+}
+
+static void put_hist(text_buf *b, const char *name, const char *help, const histogram *h) {
+    char line[256];
+    snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    on_text(b, line, strlen(line));
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= N_BUCKETS; i++) {
+        cum += h->count[i];
+        if (i < N_BUCKETS) snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name, BUCKETS[i], (unsigned long long)cum);
+        else snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+        on_text(b, line, strlen(line));
+    }
+    snprintf(line, sizeof line, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->n);
+    on_text(b, line, strlen(line));
+}
+
+static enum MHD_Result send_metrics(owl_server *s, struct MHD_Connection *c) {
+    text_buf b = {0};
+    char line[512];
+    static const char *codes[] = {"2xx", "4xx", "401", "404", "413", "429"};
+    pthread_mutex_lock(&s->met.lock);
+    metrics m = s->met;
+    pthread_mutex_unlock(&s->met.lock);
+    const char *head = "# HELP owl_requests_total HTTP responses by status\n# TYPE owl_requests_total counter\n";
+    on_text(&b, head, strlen(head));
+    for (int i = 0; i < 6; i++) {
+        snprintf(line, sizeof line, "owl_requests_total{code=\"%s\"} %llu\n", codes[i], (unsigned long long)m.requests[i]);
+        on_text(&b, line, strlen(line));
+    }
+    snprintf(line, sizeof line,
+             "# HELP owl_prompt_tokens_total Prompt tokens processed\n# TYPE owl_prompt_tokens_total counter\n"
+             "owl_prompt_tokens_total %llu\n"
+             "# HELP owl_generated_tokens_total Tokens generated\n# TYPE owl_generated_tokens_total counter\n"
+             "owl_generated_tokens_total %llu\n"
+             "# HELP owl_queue_depth Requests waiting for the engine\n# TYPE owl_queue_depth gauge\nowl_queue_depth %d\n"
+             "# HELP owl_batch_size Sequences decoding now\n# TYPE owl_batch_size gauge\nowl_batch_size %d\n",
+             (unsigned long long)m.prompt_tokens, (unsigned long long)m.gen_tokens, m.queued, m.active);
+    on_text(&b, line, strlen(line));
+    put_hist(&b, "owl_time_to_first_token_seconds", "Queue wait + prompt + first token", &m.ttft);
+    put_hist(&b, "owl_time_per_output_token_seconds", "Latency per generated token", &m.per_token);
+    return send_text(c, 200, "text/plain; version=0.0.4", b.p, b.n);
+}
+
+static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char *url, const char *method,
+                             conn_state *cs) {
+    int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+    if (get && !strcmp(url, "/health")) return send_json(c, 200, json_pack("{s:s}", "status", "ok"));
+    if (s->n_keys) {
+        const char *id = auth_check(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+        if (!id) return send_error(c, 401, "invalid_request_error", NULL, "Incorrect or missing API key");
+        fprintf(stderr, "owl serve: %s %s key=%s\n", method, url, id);
+    }
+    if (get && !strcmp(url, "/v1/models")) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->n_models; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:s}", "id", s->models[i].name, "object", "model",
+                                               "created", 0, "owned_by", "owl"));
+        return send_json(c, 200, json_pack("{s:s,s:o}", "object", "list", "data", a));
+    }
+    if (get && !strcmp(url, "/metrics")) return send_metrics(s, c);
+    if (get && !strcmp(url, "/")) {
+        char *page = strdup(owl_serve_page);
+        return page ? send_text(c, 200, "text/html; charset=utf-8", page, strlen(page)) : MHD_NO;
+    }
+    int known = !strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
+                !strcmp(url, "/tokenize") || !strcmp(url, "/detokenize");
+    if (!known) return send_error(c, 404, "invalid_request_error", NULL, "no route %s %s", method, url);
+    if (!post) return send_error(c, 405, "invalid_request_error", NULL, "%s takes POST", url);
+    if (cs->too_big) return send_error(c, 413, "invalid_request_error", NULL, "body larger than %zu bytes", s->p.max_body);
+    json_error_t je;
+    json_t *req = json_loadb(cs->body ? cs->body : "", cs->len, JSON_REJECT_DUPLICATES, &je);
+    if (!req) return send_error(c, 400, "invalid_request_error", NULL, "malformed JSON at byte %d: %s", je.position, je.text);
+    enum MHD_Result r;
+    if (!strcmp(url, "/v1/chat/completions")) r = route_generate(s, c, req, 1);
+    else if (!strcmp(url, "/v1/completions")) r = route_generate(s, c, req, 0);
+    else r = route_tokenize(s, c, req, !strcmp(url, "/detokenize"));
+    json_decref(req);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+    owl_server *s = cls;
+    tl_server = s;
+    conn_state *cs = *con_cls;
+    if (!cs) {
+        cs = calloc(1, sizeof *cs);
+        if (!cs) return MHD_NO;
+        *con_cls = cs;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
+            cs->too_big = 1;
+            return send_error(c, 413, "invalid_request_error", NULL, "body larger than %zu bytes", s->p.max_body);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!cs->too_big && cs->len + *upload_size <= s->p.max_body) {
+            char *p = realloc(cs->body, cs->len + *upload_size + 1);
+            if (!p) return MHD_NO;
+            memcpy(p + cs->len, upload, *upload_size);
+            cs->body = p;
+            cs->len += *upload_size;
+        } else {
+            cs->too_big = 1;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(s, c, url, method, cs);
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t) {
+    conn_state *cs = *con_cls;
+    if (cs) { free(cs->body); free(cs); }
+    *con_cls = NULL;
+}
+
+static int is_loopback(const char *host) {
+    return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strncmp(host, "127.", 4);
+}
+
+owl_server_params owl_server_default_params(void) {
+    owl_server_params p = {0};
+    p.host = "127.0.0.1";
+    p.port = 8080;
+    p.max_body = 1 << 20;
+    p.timeout_s = 10;
+    p.max_connections = 64;
+    p.max_queue = 64;
+    p.request_timeout_s = 300;
+    return p;
+}
+
+owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_error *err) {
+    *out = NULL;
+    if (!p->n_models) return owl_fail(err, OWL_ERR_USAGE, "at least one model is needed");
+    owl_server *s = calloc(1, sizeof *s);
+    if (!s) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+    s->p = *p;
+    if (s->p.max_queue <= 0) s->p.max_queue = 64;
+    if (s->p.request_timeout_s <= 0) s->p.request_timeout_s = 300;
+    pthread_mutex_init(&s->met.lock, NULL);
+    owl_status st = OWL_OK;
+    if (p->api_key_file && (st = load_keys(s, p->api_key_file, err))) goto fail;
+    struct in_addr a;
+    if (inet_pton(AF_INET, p->host, &a) != 1) {
+        st = owl_fail(err, OWL_ERR_USAGE, "--host %s: expected an IPv4 address", p->host);
+        goto fail;
+    }
+    if (!is_loopback(p->host) && !s->n_keys) {
+        st = owl_fail(err, OWL_ERR_USAGE, "refusing to listen on %s without --api-key-file (only loopback may go without keys)", p->host);
+        goto fail;
+    }
+    s->models = calloc(p->n_models, sizeof *s->models);
+    if (!s->models) { st = owl_fail(err, OWL_ERR_NOMEM, "out of memory"); goto fail; }
+    for (size_t i = 0; i < p->n_models; i++) {
+        serve_model *m = &s->models[i];
+        snprintf(m->name, sizeof m->name, "%s", p->model_names[i]);
+        pthread_mutex_init(&m->lock, NULL);
+        s->n_models++;
+        if ((st = owl_model_open(p->model_paths[i], &m->model, err))) goto fail;
+        if ((st = owl_tokenizer_new(m->model, &m->tok, err))) goto fail;
+        owl_engine_params ep = owl_engine_default_params();
+        ep.n_threads = p->n_threads;
+        ep.n_ctx = p->n_ctx;
+        if ((st = owl_engine_new(m->model, &ep, &m->eng, err))) goto fail;
+        if (p->chat_templates && p->chat_templates[i] && !(m->template_src = read_file(p->chat_templates[i], 1 << 20, err))) {
+            st = err ? err->status : OWL_ERR_IO;
+            goto fail;
+        }
+    }
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+                            (uint16_t)p->port, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&(struct sockaddr_in){
+                                .sin_family = AF_INET, .sin_port = htons((uint16_t)p->port), .sin_addr = a},
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->timeout_s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)p->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)p->max_connections,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_END);
+    if (!s->d) { st = owl_fail(err, OWL_ERR_IO, "cannot listen on %s:%d", p->host, p->port); goto fail; }
+    *out = s;
+    return OWL_OK;
+fail:
+    owl_server_free(s);
+    return st;
+}
+
+void owl_server_stop(owl_server *s) { s->stop = 1; }
+
+int owl_server_port(const owl_server *s) {
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? (int)i->port : -1;
+}
+
+int owl_server_stopping(const owl_server *s) { return s->stop; }
+
+void owl_server_free(owl_server *s) {
+    if (!s) return;
+    s->stop = 1; /* in-flight generations end at their next token */
+    if (s->d) MHD_stop_daemon(s->d);
+    for (int waited = 0;; waited++) { /* stream workers still hold the engines */
+        pthread_mutex_lock(&s->met.lock);
+        int w = s->met.workers;
+        pthread_mutex_unlock(&s->met.lock);
+        if (!w) break;
+        if (waited == 1000) { /* 10 s: leak rather than free under a running thread */
+            fprintf(stderr, "owl serve: %d streams did not end; exiting without freeing\n", w);
+            return;
+        }
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    for (size_t i = 0; i < s->n_models; i++) {
+        serve_model *m = &s->models[i];
+        owl_token_trie_free(m->trie);
+        owl_engine_free(m->eng);
+        owl_tokenizer_free(m->tok);
+        owl_model_close(m->model);
+        free(m->template_src);
+        pthread_mutex_destroy(&m->lock);
+    }
+    free(s->models);
+    pthread_mutex_destroy(&s->met.lock);
+    for (size_t i = 0; i < s->n_keys; i++) { free(s->key_id[i]); free(s->key[i]); }
+    free(s);
+}
