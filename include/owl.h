@@ -518,6 +518,73 @@ owl_status owl_synth(const char *shape, int dtype, uint64_t seed, const char *pa
 /* The i-th shape's name (NULL past the last) and a description. */
 const char *owl_synth_shapes(size_t i, const char **description);
 
+/* ---- governance -------------------------------------------------------------
+ * Licence terms from a catalogue kept as data (data/licenses.json, embedded at
+ * build time; each entry cites its source), detection of a model's licence
+ * from every place it may be declared, and a decision for an intended use.
+ * Summaries of licence terms, not legal advice. */
+typedef struct owl_license_terms {
+    const char *id;            /* "Apache-2.0", "Llama-3.1", "Gemma", ... */
+    const char *name;
+    const char *source;        /* where the terms were taken from */
+    int osi_approved;
+    int commercial;            /* 1 commercial use allowed */
+    uint64_t mau_limit;        /* monthly active users above which a separate licence is needed; 0 none */
+    const char *attribution;   /* duties when redistributing or deriving; NULL none */
+    const char *name_prefix;   /* a derivative's name must start with this; NULL none */
+    const char *aup;           /* acceptable-use policy; NULL none */
+    const char *redistribution;
+    const char *outputs_train_models; /* may outputs train other models */
+    const char *field_of_use;  /* field-of-use limits; NULL none */
+} owl_license_terms;
+
+/* The catalogue: entry i (NULL past the last). */
+const owl_license_terms *owl_license_get(size_t i);
+/* The entry whose id or an alias matches TEXT (case, '-', '_' and spaces ignored); NULL if none. */
+const owl_license_terms *owl_license_find(const char *text);
+
+#define OWL_LICENSE_MAX_EVIDENCE 8
+typedef struct owl_license_evidence {
+    const char *where;   /* file the value came from */
+    const char *field;   /* "general.license", "license_name", "LICENSE text", ... */
+    const char *value;   /* as found (may be cut short) */
+    const owl_license_terms *terms; /* what it names; NULL unrecognised */
+    double confidence;   /* 0..1 */
+} owl_license_evidence;
+
+typedef struct owl_license_detection {
+    const owl_license_terms *terms; /* the best-supported licence; NULL unknown */
+    double confidence;
+    int conflict;                   /* 1 when sources name different licences */
+    size_t n_evidence;
+    owl_license_evidence evidence[OWL_LICENSE_MAX_EVIDENCE];
+} owl_license_detection;
+
+/* What declared fields and a LICENSE text say (any may be NULL). */
+typedef struct owl_license_sources {
+    const char *where;                       /* file of the fields */
+    const char *license, *license_name, *license_link;
+    const char *text_where;                  /* file of the text */
+    const char *text; size_t text_len;       /* a LICENSE file's contents */
+} owl_license_sources;
+void owl_license_detect_sources(const owl_license_sources *s, owl_license_detection *d);
+/* A model's licence: its declared fields, and a LICENSE, LICENSE.txt or
+ * LICENSE.md beside a model directory's files. Strings live as long as m. */
+owl_status owl_license_detect(const owl_model *m, owl_license_detection *d, owl_error *err);
+
+typedef enum owl_use { OWL_USE_RESEARCH = 1, OWL_USE_INTERNAL, OWL_USE_COMMERCIAL } owl_use;
+typedef struct owl_use_request {
+    owl_use use;
+    uint64_t monthly_users; /* 0 unknown or none */
+    int derivative;         /* fine-tunes, merges, or trains on outputs */
+    int distribute;         /* ships weights or derivatives to others */
+} owl_use_request;
+enum { OWL_LICENSE_ALLOWED = 0, OWL_LICENSE_DENIED = 1, OWL_LICENSE_UNKNOWN = 2 };
+/* Decides a use under terms (NULL: unknown). reasons gets why it is denied,
+ * duties what an allowed use must do, one per line (either may be NULL). */
+int owl_license_check(const owl_license_terms *t, const owl_use_request *r, char *reasons, size_t reasons_cap,
+                      char *duties, size_t duties_cap);
+
 #ifdef __cplusplus
 }
 #endif
