@@ -563,6 +563,7 @@ typedef struct owl_license_detection {
 /* What declared fields and a LICENSE text say (any may be NULL). */
 typedef struct owl_license_sources {
     const char *where;                       /* file of the fields */
+    int gguf;                                /* fields are general.license* (1) or model-card keys (0) */
     const char *license, *license_name, *license_link;
     const char *text_where;                  /* file of the text */
     const char *text; size_t text_len;       /* a LICENSE file's contents */

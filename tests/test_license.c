@@ -76,7 +76,7 @@ static const detect_case detect_cases[] = {
 static void test_detection_table(void) {
     for (size_t i = 0; i < sizeof detect_cases / sizeof detect_cases[0]; i++) {
         const detect_case *c = &detect_cases[i];
-        owl_license_sources s = {"README.md", c->license, c->name, c->link, "LICENSE", c->text,
+        owl_license_sources s = {"README.md", strncmp(c->what, "gguf", 4) == 0, c->license, c->name, c->link, "LICENSE", c->text,
                                  c->text ? strlen(c->text) : 0};
         owl_license_detection d;
         owl_license_detect_sources(&s, &d);
@@ -99,7 +99,7 @@ static void test_detection_hostile(void) {
     CHECK(owl_license_find(big) == NULL);
     CHECK(owl_license_find("") == NULL && owl_license_find(NULL) == NULL && owl_license_find("  - _ ") == NULL);
     char text[64] = "MIT\0License\0Permission is hereby granted";
-    owl_license_sources s = {NULL, NULL, NULL, NULL, NULL, text, sizeof text};
+    owl_license_sources s = {NULL, 0, NULL, NULL, NULL, NULL, text, sizeof text};
     owl_license_detection d;
     owl_license_detect_sources(&s, &d); /* embedded NULs: no crash, no read past the end */
     CHECK(d.n_evidence == 1);

@@ -23,6 +23,7 @@ static const verb_entry verbs[] = {
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
+    {"license", cmd_license, "a model's licence, its terms and duties; check an intended use"},
 };
 
 static void print_help(FILE *out) {

@@ -193,11 +193,11 @@ static int refines(const owl_license_terms *narrow, const owl_license_terms *bro
 void owl_license_detect_sources(const owl_license_sources *s, owl_license_detection *d) {
     ensure_catalogue();
     memset(d, 0, sizeof *d);
-    if (!is_placeholder(s->license)) add_evidence(d, s->where, "license", s->license, owl_license_find(s->license), 0.9);
+    if (!is_placeholder(s->license)) add_evidence(d, s->where, s->gguf ? "general.license" : "license", s->license, owl_license_find(s->license), 0.9);
     if (!is_placeholder(s->license_name))
-        add_evidence(d, s->where, "license_name", s->license_name, owl_license_find(s->license_name), 0.85);
+        add_evidence(d, s->where, s->gguf ? "general.license.name" : "license_name", s->license_name, owl_license_find(s->license_name), 0.85);
     if (!is_placeholder(s->license_link))
-        add_evidence(d, s->where, "license_link", s->license_link, find_by_link(s->license_link), 0.7);
+        add_evidence(d, s->where, s->gguf ? "general.license.link" : "license_link", s->license_link, find_by_link(s->license_link), 0.7);
     if (s->text && s->text_len) {
         double c = 0;
         const owl_license_terms *t = find_by_text(s->text, s->text_len, &c);
@@ -241,7 +241,7 @@ static char *read_small_file(const char *path, size_t *len) {
  * cache keyed by nothing is not worth it: the text is read, fingerprinted and freed. */
 owl_status owl_license_detect(const owl_model *m, owl_license_detection *d, owl_error *err) {
     const owl_model_info *info = owl_model_get_info(m);
-    owl_license_sources s = {info->license.source, info->license.license, info->license.license_name,
+    owl_license_sources s = {info->license.source, info->format == OWL_FORMAT_GGUF, info->license.license, info->license.license_name,
                              info->license.license_link, NULL, NULL, 0};
     char *text = NULL;
     static const char *const names[] = {"LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE"};

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# trust.sh: `owl license` and `owl license check` over copies of stories260K's
+# Hugging Face directory with model cards and LICENSE files written here:
+# detection, conflicts, exit codes 0 allowed / 1 denied / 2 unknown.
+source "$(dirname "$0")/../cli_common.bash"
+
+mkcard() { # dir front-matter-lines...
+  local d=$tmp/$1; shift
+  mkdir -p "$d" && cp "$S/models/stories260K/hf/"* "$d/"
+  { echo '---'; printf '%s\n' "$@"; echo '---'; echo '# a model'; } > "$d/README.md"
+}
+mkcard apache 'license: apache-2.0'
+mkcard llama3 'license: llama3'
+mkcard nc 'license: cc-by-nc-4.0'
+mkcard gemma 'license: gemma'
+mkcard qwen 'license: other' 'license_name: qwen' 'license_link: https://huggingface.co/Qwen/Qwen2.5-72B-Instruct/blob/main/LICENSE'
+mkcard none 'tags: [x]'
+mkcard conflict 'license: mit'
+printf '                                 Apache License\n                           Version 2.0, January 2004\n' > "$tmp/conflict/LICENSE"
+mkdir -p "$tmp/textonly" && cp "$S/models/stories260K/hf/"* "$tmp/textonly/"
+printf 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n' > "$tmp/textonly/LICENSE"
+
+expect_status 0 "$OWL" license --help
+grep -q 'owl license check' "$tmp/out" && ok || bad "license --help"
+expect_status 0 "$OWL" license "$M"
+grep -q 'general.license = "mit"' "$tmp/out" && ok || bad "gguf evidence: $(cat "$tmp/out")"
+expect_status 0 "$OWL" license "$tmp/qwen" --json
+jq -e '.license == "Qwen" and .conflict == false and (.evidence | length) == 2 and .terms.mau_limit == 100000000' "$tmp/out" >/dev/null && ok || bad "qwen json: $(cat "$tmp/out")"
+expect_status 0 "$OWL" license "$tmp/conflict" --json
+jq -e '.conflict == true and ([.evidence[].license] | sort) == ["Apache-2.0", "MIT"]' "$tmp/out" >/dev/null && ok || bad "conflict: $(cat "$tmp/out")"
+expect_status 0 "$OWL" license "$tmp/conflict"
+grep -q CONFLICT "$tmp/out" && ok || bad "conflict shown"
+expect_status 0 "$OWL" license "$tmp/textonly" --json
+jq -e '.license == "Llama-3.1" and .evidence[0].field == "LICENSE text"' "$tmp/out" >/dev/null && ok || bad "text: $(cat "$tmp/out")"
+
+# decisions and exit codes
+expect_status 0 "$OWL" license check "$tmp/apache" --use commercial --users 5000000000 --derivative --distribute
+expect_status 1 "$OWL" license check "$tmp/llama3" --use commercial --users 800000000
+grep -q '700000000 monthly active users' "$tmp/out" && ok || bad "llama3 reason: $(cat "$tmp/out")"
+expect_status 0 "$OWL" license check "$tmp/llama3" --use commercial --users 1000 --derivative
+grep -q '"Llama 3"' "$tmp/out" && ok || bad "llama3 naming duty"
+expect_status 1 "$OWL" license check "$tmp/nc" --use commercial
+expect_status 0 "$OWL" license check "$tmp/nc" --use research
+expect_status 0 "$OWL" license check "$tmp/gemma" --use commercial --distribute --json
+jq -e '.decision == "allowed" and (.duties | test("Gemma Terms of Use"))' "$tmp/out" >/dev/null && ok || bad "gemma duties: $(cat "$tmp/out")"
+expect_status 2 "$OWL" license check "$tmp/none" --use research
+expect_status 1 "$OWL" license check "$tmp/nc" --use internal --json
+jq -e '.decision == "denied"' "$tmp/out" >/dev/null && ok || bad "denied json"
+# usage errors
+expect_status 2 "$OWL" license check "$tmp/apache"
+expect_status 2 "$OWL" license check "$tmp/apache" --use sometimes
+expect_status 2 "$OWL" license check "$tmp/apache" --use research --users -5
+expect_status 2 "$OWL" license
+expect_status 3 "$OWL" license "$tmp/missing-model"
+finish trust
