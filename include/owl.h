@@ -24,6 +24,7 @@ typedef enum owl_status {
     OWL_ERR_IO = 3,          /* open/read/write failed */
     OWL_ERR_NOMEM = 4,       /* allocation failed or above a cap */
     OWL_ERR_UNSUPPORTED = 5, /* valid input that owl cannot handle (yet) */
+    OWL_ERR_DENIED = 6,      /* refused by a licence policy or a failed signature */
 } owl_status;
 
 typedef struct owl_error {
@@ -585,6 +586,23 @@ enum { OWL_LICENSE_ALLOWED = 0, OWL_LICENSE_DENIED = 1, OWL_LICENSE_UNKNOWN = 2 
  * duties what an allowed use must do, one per line (either may be NULL). */
 int owl_license_check(const owl_license_terms *t, const owl_use_request *r, char *reasons, size_t reasons_cap,
                       char *duties, size_t duties_cap);
+
+/* An organisation's policy, a JSON object: "use" (commercial|internal|research,
+ * default commercial), "monthly_users", "derivative", "distribute" (booleans),
+ * "allowed_licenses" (catalogue ids; absent: any known), "forbidden_uses"
+ * (use words the organisation forbids), "allow_unknown" (default false),
+ * "require_acceptance" (true, false or "non-osi", the default). */
+typedef struct owl_policy owl_policy;
+owl_status owl_policy_load(const char *path, owl_policy **out, owl_error *err);
+void owl_policy_free(owl_policy *p);
+/* OWL_OK when the policy allows the model; OWL_ERR_DENIED with the reason
+ * otherwise. An acceptance needed and not on record in accept_dir is a
+ * refusal unless accept_now, which records it. run, serve, finetune call this. */
+owl_status owl_policy_enforce(const owl_policy *p, const owl_model *m, const char *accept_dir, int accept_now,
+                              owl_error *err);
+/* Records that the user accepts the model's licence terms (atomic write of
+ * accept_dir/SHA256(licence, model path).json). */
+owl_status owl_license_accept(const owl_model *m, const char *accept_dir, owl_error *err);
 
 #ifdef __cplusplus
 }

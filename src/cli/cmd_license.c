@@ -13,6 +13,7 @@ static const char usage[] =
     "usage: owl license MODEL [--json]\n"
     "       owl license check MODEL --use commercial|research|internal [--users N]\n"
     "                         [--derivative] [--distribute] [--json]\n"
+    "       owl license accept MODEL [--json]\n"
     "\n"
     "Shows the licence a model declares (GGUF general.license*, model card\n"
     "front matter license/license_name/license_link, a LICENSE file beside a\n"
@@ -24,6 +25,10 @@ static const char usage[] =
     "check decides a use: --users N monthly active users of the service,\n"
     "--derivative (fine-tune, merge, or train on outputs), --distribute (ship\n"
     "weights or derivatives).\n"
+    "\n"
+    "accept records that you accept the model's licence terms (in\n"
+    "$OWL_ACCEPT_DIR, default ~/.config/owl/accepted), as a policy file given to\n"
+    "owl run --policy F (or $OWL_POLICY) may require.\n"
     "\n"
     "exit status (check): 0 allowed, 1 denied (reasons printed), 2 unknown\n"
     "licence; otherwise 0 ok, 1 bad input, 2 bad usage, 3 I/O error\n";
@@ -130,11 +135,12 @@ static int parse_use(const char *s, owl_use *u) {
 }
 
 int cmd_license(int argc, char **argv) {
-    int json = 0, check = 0, have_use = 0;
+    int json = 0, check = 0, have_use = 0, accept = 0;
     const char *model = NULL;
     owl_use_request r = {OWL_USE_RESEARCH, 0, 0, 0};
     int i = 1;
     if (argc > 1 && !strcmp(argv[1], "check")) check = 1, i = 2;
+    else if (argc > 1 && !strcmp(argv[1], "accept")) accept = 1, i = 2;
     for (; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -159,6 +165,21 @@ int cmd_license(int argc, char **argv) {
     }
     if (!model) return cli_usage_error("license", "a MODEL is required");
     if (check && !have_use) return cli_usage_error("license", "check needs --use commercial|research|internal");
+    if (accept) {
+        owl_error err = {0};
+        owl_model *m = NULL;
+        char dir[4096];
+        owl_license_detection d;
+        if (owl_model_open(model, &m, &err) || owl_license_detect(m, &d, &err) ||
+            owl_license_accept(m, cli_accept_dir(dir, sizeof dir), &err)) {
+            owl_model_close(m);
+            return cli_report_error(&err);
+        }
+        if (json) printf("{\"accepted\": true, \"license\": \"%s\", \"records\": \"%s\"}\n", d.terms->id, dir);
+        else printf("accepted: %s under %s (%s); recorded in %s\n", model, d.terms->name, d.terms->source, dir);
+        owl_model_close(m);
+        return EXIT_OK;
+    }
     owl_license_detection d;
     int rc = detect(model, &d);
     if (rc) return rc;

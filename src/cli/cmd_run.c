@@ -49,6 +49,8 @@ static const char usage[] =
     "  --logprobs N           with --json: each token's log-probability and the N (0..20)\n"
     "                         most likely alternatives, from the model's own distribution\n"
     "  --verbose              prompt and generation speed (tokens/s) on stderr\n"
+    "  --policy F             enforce an organisation's licence policy file (default $OWL_POLICY)\n"
+    "  --accept-license       record acceptance of the model's licence terms, as a policy may require\n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
 
@@ -127,6 +129,8 @@ int cmd_run(int argc, char **argv) {
     size_t n_stops = 0;
     double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
+    int accept_license = 0;
+    const char *policy = NULL;
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
         {"--temp", 0, 100, 0, 0},           {"--top-k", 0, 1 << 24, 0, 0},     {"--top-p", 1e-9, 1, 0, 0},
@@ -180,6 +184,8 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--template") && has) template_file = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
+        else if (!strcmp(a, "--policy") && has) policy = argv[++i];
+        else if (!strcmp(a, "--accept-license")) accept_license = 1;
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
         else if (!strcmp(a, "--no-bos")) no_bos = 1;
         else if (a[0] == '-') return cli_usage_error("run", "unknown option or missing value: %s", a);
@@ -215,7 +221,9 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     if (!prompt) prompt = file_text;
-    if (owl_model_open(model, &m, &err) || owl_tokenizer_new(m, &tk, &err)) goto fail;
+    if (owl_model_open(model, &m, &err)) goto fail;
+    if ((rc = cli_enforce_policy(policy, m, accept_license))) goto done;
+    if (owl_tokenizer_new(m, &tk, &err)) goto fail;
     owl_sampler_params sp = owl_sampler_default_params();
     owl_sampler_model_defaults(m, &sp);
     for (size_t k = 0; k < n_opt; k++) {

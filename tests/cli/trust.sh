@@ -52,4 +52,39 @@ expect_status 2 "$OWL" license check "$tmp/apache" --use sometimes
 expect_status 2 "$OWL" license check "$tmp/apache" --use research --users -5
 expect_status 2 "$OWL" license
 expect_status 3 "$OWL" license "$tmp/missing-model"
+
+# an organisation's policy, enforced by owl run, with acceptance records
+export OWL_ACCEPT_DIR=$tmp/accepted
+echo '{"use": "commercial", "monthly_users": 1000}' > "$tmp/policy.json"
+expect_status 0 "$OWL" run "$tmp/apache" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json"
+expect_status 1 "$OWL" run "$tmp/nc" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json"
+grep -q 'refuses this model for commercial use: CC-BY-NC-4.0 does not allow commercial use' "$tmp/err" && ok || bad "nc refusal: $(cat "$tmp/err")"
+expect_status 1 "$OWL" run "$tmp/none" -p "Once" -n 2 --policy "$tmp/policy.json"
+grep -q 'licence is unknown' "$tmp/err" && ok || bad "unknown refusal: $(cat "$tmp/err")"
+expect_status 1 "$OWL" run "$tmp/conflict" -p "Once" -n 2 --policy "$tmp/policy.json"
+grep -q 'different licences' "$tmp/err" && ok || bad "conflict refusal: $(cat "$tmp/err")"
+# Llama 3 needs its terms accepted: refused, then accepted, then allowed
+expect_status 1 "$OWL" run "$tmp/llama3" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json"
+grep -q 'owl license accept MODEL' "$tmp/err" && ok || bad "acceptance refusal: $(cat "$tmp/err")"
+expect_status 0 "$OWL" license accept "$tmp/llama3"
+expect_status 0 "$OWL" run "$tmp/llama3" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json"
+OWL_POLICY=$tmp/policy.json expect_status 1 "$OWL" run "$tmp/gemma" -p "Once" -n 2 --seed 1
+expect_status 0 "$OWL" run "$tmp/gemma" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json" --accept-license
+expect_status 0 "$OWL" run "$tmp/gemma" -p "Once" -n 2 --seed 1 --policy "$tmp/policy.json"
+# a service above Llama's threshold, an allow-list, and malformed policies
+echo '{"use": "commercial", "monthly_users": 800000000}' > "$tmp/big.json"
+expect_status 1 "$OWL" run "$tmp/llama3" -p "Once" -n 2 --policy "$tmp/big.json"
+grep -q 'monthly active users' "$tmp/err" && ok || bad "mau refusal: $(cat "$tmp/err")"
+echo '{"use": "research", "allowed_licenses": ["Apache-2.0", "MIT"]}' > "$tmp/allow.json"
+expect_status 1 "$OWL" run "$tmp/gemma" -p "Once" -n 2 --policy "$tmp/allow.json"
+grep -q 'not among the allowed licences' "$tmp/err" && ok || bad "allow-list: $(cat "$tmp/err")"
+echo '{"use": "sometimes"}' > "$tmp/bad1.json"
+expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad1.json"
+grep -q 'bad1.json: field "use"' "$tmp/err" && ok || bad "bad policy: $(cat "$tmp/err")"
+echo '{"allowed_licenses": ["Nonsense-1"]}' > "$tmp/bad2.json"
+expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad2.json"
+echo '{"use": ' > "$tmp/bad3.json"
+expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad3.json"
+grep -q 'bad3.json: line' "$tmp/err" && ok || bad "bad json: $(cat "$tmp/err")"
+expect_status 3 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/missing.json"
 finish trust
