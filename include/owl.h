@@ -604,6 +604,17 @@ owl_status owl_policy_enforce(const owl_policy *p, const owl_model *m, const cha
  * accept_dir/SHA256(licence, model path).json). */
 owl_status owl_license_accept(const owl_model *m, const char *accept_dir, owl_error *err);
 
+/* Openness after the OSI Open Source AI Definition 1.0, from evidence:
+ * "open-source-ai" (weights under open terms, training datasets declared and
+ * training code linked in the model card), "open-weight" (weights usable
+ * commercially or under open terms, data or code missing), "restricted-weights"
+ * (non-commercial or research only) or "unknown" (no recognised licence). */
+typedef struct owl_openness {
+    const char *cls;
+    char evidence[1024]; /* in plain words, "; "-separated */
+} owl_openness;
+owl_status owl_openness_assess(const owl_model *m, owl_openness *o, owl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -53,6 +53,17 @@ expect_status 2 "$OWL" license check "$tmp/apache" --use research --users -5
 expect_status 2 "$OWL" license
 expect_status 3 "$OWL" license "$tmp/missing-model"
 
+# openness after the OSI Open Source AI Definition, shown by owl inspect
+mkcard osai 'license: apache-2.0' 'datasets:' '- roneneldan/TinyStories'
+echo 'Trained with https://github.com/karpathy/llama2.c' >> "$tmp/osai/README.md"
+mkcard nodata 'license: apache-2.0'
+for c in osai:open-source-ai nodata:open-weight llama3:open-weight nc:restricted-weights none:unknown; do
+  expect_status 0 "$OWL" inspect "${tmp}/${c%%:*}" --json
+  jq -e --arg want "${c#*:}" '.openness.class == $want' "$tmp/out" >/dev/null && ok || bad "openness ${c}: $(jq -c .openness "$tmp/out")"
+done
+expect_status 0 "$OWL" inspect "$tmp/osai"
+grep -q 'openness      open-source-ai (weights licence Apache-2.0 (open terms); 1 dataset(s) declared (first: roneneldan/TinyStories); code repository linked' "$tmp/out" && ok || bad "inspect openness line: $(grep openness "$tmp/out")"
+
 # an organisation's policy, enforced by owl run, with acceptance records
 export OWL_ACCEPT_DIR=$tmp/accepted
 echo '{"use": "commercial", "monthly_users": 1000}' > "$tmp/policy.json"
