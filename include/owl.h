@@ -615,6 +615,20 @@ typedef struct owl_openness {
 } owl_openness;
 owl_status owl_openness_assess(const owl_model *m, owl_openness *o, owl_error *err);
 
+/* Provenance. A manifest is canonical JSON (sorted keys, no whitespace):
+ * SHA-256, size and role of every file, a digest of the tensor data (names,
+ * types, shapes, bytes), tokenizer and chat-template digests, family,
+ * parameter count, licence and source. Caller frees *out. */
+owl_status owl_manifest_build(const owl_model *m, const char *source, char **out, owl_error *err);
+/* An Ed25519 key pair as PEM files (written atomically). */
+owl_status owl_keygen(const char *private_path, const char *public_path, owl_error *err);
+/* Signs the manifest's canonical form (without "signature") and writes the
+ * signature into it: "signature": {alg, public_key, value}. */
+owl_status owl_manifest_sign(const char *manifest_path, const char *private_key_path, owl_error *err);
+/* Re-hashes the model and compares with the manifest; with pubkey_path (PEM)
+ * also checks the signature. OWL_ERR_DENIED names what failed. */
+owl_status owl_manifest_verify(const owl_model *m, const char *manifest_path, const char *pubkey_path, owl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,10 @@ int cmd_synth(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_license(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
 int cli_report_error(const owl_error *err);

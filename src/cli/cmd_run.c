@@ -50,6 +50,8 @@ static const char usage[] =
     "                         most likely alternatives, from the model's own distribution\n"
     "  --verbose              prompt and generation speed (tokens/s) on stderr\n"
     "  --policy F             enforce an organisation's licence policy file (default $OWL_POLICY)\n"
+    "  --require-signed P     refuse the model unless it matches --manifest M.json signed by public key P\n"
+    "  --manifest M.json      the model's manifest (owl manifest, owl sign)\n"
     "  --accept-license       record acceptance of the model's licence terms, as a policy may require\n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
@@ -130,7 +132,7 @@ int cmd_run(int argc, char **argv) {
     double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
     int accept_license = 0;
-    const char *policy = NULL;
+    const char *policy = NULL, *require_signed = NULL, *manifest = NULL;
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
         {"--temp", 0, 100, 0, 0},           {"--top-k", 0, 1 << 24, 0, 0},     {"--top-p", 1e-9, 1, 0, 0},
@@ -186,6 +188,8 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--verbose")) verbose = 1;
         else if (!strcmp(a, "--policy") && has) policy = argv[++i];
         else if (!strcmp(a, "--accept-license")) accept_license = 1;
+        else if (!strcmp(a, "--require-signed") && has) require_signed = argv[++i];
+        else if (!strcmp(a, "--manifest") && has) manifest = argv[++i];
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
         else if (!strcmp(a, "--no-bos")) no_bos = 1;
         else if (a[0] == '-') return cli_usage_error("run", "unknown option or missing value: %s", a);
@@ -193,6 +197,7 @@ int cmd_run(int argc, char **argv) {
         else return cli_usage_error("run", "one model only (got %s and %s)", model, a);
     }
     if (!model) return cli_usage_error("run", "no model given");
+    if (!require_signed != !manifest) return cli_usage_error("run", "--require-signed P and --manifest M.json go together");
     if (!prompt == !file) return cli_usage_error("run", "give the prompt with -p TEXT or -f FILE (one of them)");
     if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
     if (n_logprobs >= 0 && !json) return cli_usage_error("run", "--logprobs goes with --json");
@@ -222,6 +227,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (!prompt) prompt = file_text;
     if (owl_model_open(model, &m, &err)) goto fail;
+    if (require_signed && owl_manifest_verify(m, manifest, require_signed, &err)) goto fail;
     if ((rc = cli_enforce_policy(policy, m, accept_license))) goto done;
     if (owl_tokenizer_new(m, &tk, &err)) goto fail;
     owl_sampler_params sp = owl_sampler_default_params();

@@ -24,6 +24,10 @@ static const verb_entry verbs[] = {
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
+    {"manifest", cmd_manifest, "print a model's provenance manifest (file and tensor digests)"},
+    {"keygen", cmd_keygen, "make an Ed25519 key pair for signing manifests"},
+    {"sign", cmd_sign, "sign a manifest with an Ed25519 key"},
+    {"verify", cmd_verify, "check a model against its (signed) manifest"},
     {"license", cmd_license, "a model's licence, its terms and duties; check an intended use"},
 };
 

@@ -98,4 +98,44 @@ echo '{"use": ' > "$tmp/bad3.json"
 expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad3.json"
 grep -q 'bad3.json: line' "$tmp/err" && ok || bad "bad json: $(cat "$tmp/err")"
 expect_status 3 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/missing.json"
+
+# provenance: manifest, keygen, sign, verify, run --require-signed
+mkdir -p "$tmp/prov" && cp "$M" "$tmp/prov/m.gguf" && chmod u+w "$tmp/prov/m.gguf"
+G=$tmp/prov/m.gguf
+for v in manifest keygen sign verify; do expect_status 0 "$OWL" $v --help; done
+expect_status 0 "$OWL" manifest "$G"
+cp "$tmp/out" "$tmp/prov/M.json"
+jq -e '.family == "llama" and .license == "MIT" and (.files | length) == 1 and (.tensor_data_sha256 | length) == 64 and (.tokenizer_sha256 | length) == 64 and .parameters > 0' "$tmp/prov/M.json" >/dev/null && ok || bad "manifest fields: $(head -c 300 "$tmp/prov/M.json")"
+[ "$(jq -cS . "$tmp/prov/M.json")" = "$(cat "$tmp/prov/M.json")" ] && ok || bad "manifest is not canonical JSON"
+expect_status 0 "$OWL" manifest "$G"
+cmp -s "$tmp/out" "$tmp/prov/M.json" && ok || bad "manifest not stable"
+expect_status 0 "$OWL" keygen --out "$tmp/prov/k"
+expect_status 0 "$OWL" keygen --out "$tmp/prov/other" --json
+expect_status 0 "$OWL" verify "$G" "$tmp/prov/M.json"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/k.pub"
+grep -q 'not signed' "$tmp/err" && ok || bad "unsigned: $(cat "$tmp/err")"
+expect_status 0 "$OWL" sign "$tmp/prov/M.json" --key "$tmp/prov/k"
+expect_status 0 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/k.pub" --json
+jq -e '.verified and .signed' "$tmp/out" >/dev/null && ok || bad "verify json"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/other.pub"
+grep -q 'signature does not verify' "$tmp/err" && ok || bad "wrong key: $(cat "$tmp/err")"
+# a tampered signature, a tampered field under a valid-looking signature, a key of the wrong kind
+jq -c '.signature.value |= (if .[0:1] == "0" then "1" else "0" end) + .[1:]' "$tmp/prov/M.json" > "$tmp/prov/badsig.json"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/badsig.json" --pubkey "$tmp/prov/k.pub"
+jq -c '.license = "Apache-2.0"' "$tmp/prov/M.json" > "$tmp/prov/badfield.json"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/badfield.json" --pubkey "$tmp/prov/k.pub"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/M.json"
+grep -q 'expected a PEM Ed25519 public key' "$tmp/err" && ok || bad "bad key file: $(cat "$tmp/err")"
+expect_status 1 "$OWL" sign "$tmp/prov/M.json" --key "$tmp/prov/k.pub"
+expect_status 0 "$OWL" run "$G" -p "Once" -n 2 --seed 1 --require-signed "$tmp/prov/k.pub" --manifest "$tmp/prov/M.json"
+expect_status 2 "$OWL" run "$G" -p "Once" -n 2 --require-signed "$tmp/prov/k.pub"
+# one flipped byte in the weights: verify and run --require-signed refuse
+off=$(( $(stat -c %s "$G") - 100 ))
+printf '\x5a' | dd of="$G" bs=1 seek=$off conv=notrunc 2>/dev/null
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/k.pub"
+grep -q 'file m.gguf: sha256' "$tmp/err" && ok || bad "flipped byte: $(cat "$tmp/err")"
+expect_status 1 "$OWL" run "$G" -p "Once" -n 2 --require-signed "$tmp/prov/k.pub" --manifest "$tmp/prov/M.json"
+grep -q 'does not match the manifest' "$tmp/err" && ok || bad "run refusal: $(cat "$tmp/err")"
+echo '{"files": [' > "$tmp/prov/broken.json"
+expect_status 1 "$OWL" verify "$G" "$tmp/prov/broken.json"
 finish trust
