@@ -41,8 +41,15 @@ static const char *str_or_null(json_t *o, const char *key) {
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static void free_catalogue(void) {
+    json_decref(catalogue_root);
+    catalogue_root = NULL;
+    n_entries = 0;
+}
+
 static void load_catalogue(void) {
     catalogue_root = json_loadb(owl_licenses_json, owl_licenses_json_len, 0, NULL);
+    atexit(free_catalogue);
     json_t *list = json_object_get(catalogue_root, "licenses");
     size_t i;
     json_t *o;
