@@ -629,6 +629,19 @@ owl_status owl_manifest_sign(const char *manifest_path, const char *private_key_
  * also checks the signature. OWL_ERR_DENIED names what failed. */
 owl_status owl_manifest_verify(const owl_model *m, const char *manifest_path, const char *pubkey_path, owl_error *err);
 
+/* Audit trail: an append-only JSON-lines log. Each line is the event object
+ * (sorted keys, no whitespace) plus "seq" (1, 2, ...) and "prev" (SHA-256 of
+ * the previous line's bytes; 64 zeros for the first), appended in one write
+ * with O_APPEND under an exclusive flock and fdatasync'd, so concurrent
+ * writers never interleave or tear lines. */
+owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err);
+/* Checks the chain: *bad_line is 0 when every line holds, else the first bad
+ * line (1-based), with why. Edits, deletions, insertions and reordering all
+ * break it; removing lines from the end is visible only against a line count
+ * or last hash kept elsewhere. */
+owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_line, char *why, size_t why_cap,
+                            owl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

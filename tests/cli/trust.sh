@@ -138,4 +138,44 @@ expect_status 1 "$OWL" run "$G" -p "Once" -n 2 --require-signed "$tmp/prov/k.pub
 grep -q 'does not match the manifest' "$tmp/err" && ok || bad "run refusal: $(cat "$tmp/err")"
 echo '{"files": [' > "$tmp/prov/broken.json"
 expect_status 1 "$OWL" verify "$G" "$tmp/prov/broken.json"
+
+# audit trail: owl run --audit-log, owl audit verify over edits, deletions, insertions, reordering
+A=$tmp/audit.jsonl
+cp "$M" "$tmp/a.gguf"
+expect_status 0 "$OWL" audit --help
+for i in 1 2 3 4; do expect_status 0 "$OWL" run "$tmp/a.gguf" -p "Once upon" -n 3 --seed $i --audit-log "$A"; done
+expect_status 0 "$OWL" run "$tmp/a.gguf" -p "Once upon" -n 3 --seed 5 --audit-log "$A" --audit-content
+expect_status 0 "$OWL" audit verify "$A" --json
+jq -e '.intact and .lines == 5' "$tmp/out" >/dev/null && ok || bad "audit intact: $(cat "$tmp/out")"
+jq -e -s 'length == 5 and .[0].seq == 1 and .[0].prev == ("0" * 64) and (.[0].model_manifest_sha256 | length) == 64 and .[0].n_output == 3 and (.[0] | has("prompt") | not) and .[4].prompt == "Once upon"' "$A" >/dev/null && ok || bad "audit fields: $(head -1 "$A")"
+! grep -q 'Once upon' <(head -4 "$A") && ok || bad "text recorded without --audit-content"
+expect_status 0 "$OWL" manifest "$tmp/a.gguf"; cp "$tmp/out" "$tmp/a.json"
+expect_status 0 "$OWL" run "$tmp/a.gguf" -p "Once" -n 2 --audit-log "$tmp/a2.jsonl" --manifest "$tmp/a.json"
+[ "$(jq -r .model_manifest_sha256 "$tmp/a2.jsonl")" = "$(sha256sum "$tmp/a.json" | cut -c1-64)" ] && ok || bad "manifest digest"
+audit_bad() { # what want_line file
+  expect_status 1 "$OWL" audit verify "$3" --json
+  jq -e --argjson n "$2" '.intact == false and .first_bad_line == $n' "$tmp/out" >/dev/null && ok || bad "audit $1: $(cat "$tmp/out")"
+}
+sed '3s/"n_output":3/"n_output":4/' "$A" > "$tmp/edit.jsonl"; audit_bad edit 4 "$tmp/edit.jsonl"
+sed '1s/"n_output":3/"n_output":9/' "$A" > "$tmp/edit1.jsonl"; audit_bad "edit first" 2 "$tmp/edit1.jsonl"
+sed '2d' "$A" > "$tmp/del.jsonl"; audit_bad delete 2 "$tmp/del.jsonl"
+sed '3p' "$A" > "$tmp/ins.jsonl"; audit_bad "insert duplicate" 4 "$tmp/ins.jsonl"
+{ sed -n 1,2p "$A"; echo '{"seq":3,"prev":"x"}'; sed -n '3,$p' "$A"; } > "$tmp/ins2.jsonl"; audit_bad "insert forged" 3 "$tmp/ins2.jsonl"
+{ sed -n 1p "$A"; sed -n 3p "$A"; sed -n 2p "$A"; sed -n '4,$p' "$A"; } > "$tmp/swap.jsonl"; audit_bad reorder 2 "$tmp/swap.jsonl"
+{ cat "$A"; printf '{"seq":6'; } > "$tmp/torn.jsonl"; audit_bad torn 6 "$tmp/torn.jsonl"
+expect_status 1 "$OWL" audit append "$tmp/torn.jsonl" '{"x":1}'
+grep -q 'not terminated' "$tmp/err" && ok || bad "append to torn: $(cat "$tmp/err")"
+expect_status 1 "$OWL" audit verify "$tmp/edit.jsonl"
+grep -q 'line 4:' "$tmp/err" && ok || bad "names the line: $(cat "$tmp/err")"
+expect_status 2 "$OWL" audit append "$A" 'not json'
+expect_status 2 "$OWL" audit frobnicate "$A"
+# concurrent writers: 8 processes x 25 appends at once make one valid chain of 200 lines
+C=$tmp/concurrent.jsonl
+for w in 1 2 3 4 5 6 7 8; do
+  ( for k in $(seq 1 25); do "$OWL" audit append "$C" "{\"writer\":$w,\"k\":$k,\"pad\":\"$(head -c 3000 /dev/zero | tr '\0' x)\"}" || exit 1; done ) &
+done
+wait
+expect_status 0 "$OWL" audit verify "$C" --json
+jq -e '.intact and .lines == 200' "$tmp/out" >/dev/null && ok || bad "concurrent: $(cat "$tmp/out")"
+[ "$(jq -s 'map(.writer) | unique | length' "$C")" = 8 ] && ok || bad "concurrent writers lost"
 finish trust
