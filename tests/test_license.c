@@ -1,10 +1,13 @@
 /* test_license.c: the licence catalogue, detection over a table of model-card
  * and GGUF-metadata variants (missing, placeholder and conflicting fields,
  * LICENSE texts), and use decisions table-tested against the terms. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
-#include "harness.h"
+#include "testfiles.h"
 #include "owl.h"
 
 static void test_catalogue_complete(void) {
@@ -152,10 +155,74 @@ static void test_check_table(void) {
     CHECK(strlen(small) < sizeof small);
 }
 
+/* Model directories the test writes: config.json from stories260K, a model
+ * card's front matter in the shapes found on the Hub, and LICENSE files. */
+static char *read_whole(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 16);
+    size_t n = buf ? fread(buf, 1, (1 << 16) - 1, f) : 0;
+    fclose(f);
+    if (buf) buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+typedef struct dir_case {
+    const char *what, *readme, *license_file, *want;
+    int conflict;
+    size_t n_evidence;
+} dir_case;
+
+static const dir_case dir_cases[] = {
+    {"plain", "---\nlicense: apache-2.0\n---\n# m\n", NULL, "Apache-2.0", 0, 1},
+    {"quoted", "---\nlicense: \"llama3.2\"\n---\n", NULL, "Llama-3.2", 0, 1},
+    {"list", "---\nlicense:\n- gemma\n---\n", NULL, "Gemma", 0, 1},
+    {"other+name+link", "---\nlicense: other\nlicense_name: qwen-research\nlicense_link: https://huggingface.co/Qwen/Qwen2.5-3B/blob/main/LICENSE\n---\n", NULL, "Qwen-Research", 0, 2},
+    {"no front matter", "# just a title\nlicense: mit\n", NULL, NULL, 0, 0},
+    {"no license key", "---\ntags: [a]\n---\n", NULL, NULL, 0, 0},
+    {"LICENSE only", NULL, "Permission is hereby granted, free of charge, to any person obtaining a copy\n", "MIT", 0, 1},
+    {"card and LICENSE agree", "---\nlicense: llama3.3\n---\n", "LLAMA 3.3 COMMUNITY LICENSE AGREEMENT\n", "Llama-3.3", 0, 2},
+    {"card and LICENSE conflict", "---\nlicense: apache-2.0\n---\n", "Attribution-NonCommercial 4.0 International Public License\n", "Apache-2.0", 1, 2},
+    {"unrecognised everything", "---\nlicense: proprietary-xyz\n---\n", "All rights reserved.\n", NULL, 0, 2},
+};
+
+static void test_detection_model_dirs(void) {
+    tmpdir_create("license");
+    size_t cfg_len = 0;
+    char *cfg = read_whole(shared_path("models/stories260K/hf/config.json"), &cfg_len);
+    CHECK(cfg != NULL);
+    for (size_t i = 0; cfg && i < sizeof dir_cases / sizeof dir_cases[0]; i++) {
+        const dir_case *c = &dir_cases[i];
+        char dir[32];
+        snprintf(dir, sizeof dir, "m%zu", i);
+        mkdir(tmp_path(dir), 0700);
+        char rel[64];
+        snprintf(rel, sizeof rel, "%s/config.json", dir);
+        write_text(rel, cfg);
+        if (c->readme) snprintf(rel, sizeof rel, "%s/README.md", dir), write_text(rel, c->readme);
+        if (c->license_file) snprintf(rel, sizeof rel, "%s/LICENSE", dir), write_text(rel, c->license_file);
+        owl_model *m = open_ok(tmp_path(dir));
+        if (!m) continue;
+        owl_license_detection d;
+        owl_error err = {0};
+        CHECK(owl_license_detect(m, &d, &err) == OWL_OK, "%s: %s", c->what, err.message);
+        const char *got = d.terms ? d.terms->id : NULL;
+        CHECK((got == NULL) == (c->want == NULL) && (!got || strcmp(got, c->want) == 0), "%s: got %s", c->what,
+              got ? got : "(unknown)");
+        CHECK(d.conflict == c->conflict, "%s: conflict %d", c->what, d.conflict);
+        CHECK(d.n_evidence == c->n_evidence, "%s: %zu evidence", c->what, d.n_evidence);
+        owl_model_close(m);
+    }
+    free(cfg);
+    tmpdir_remove();
+}
+
 int main(void) {
     RUN(test_catalogue_complete);
     RUN(test_detection_table);
     RUN(test_detection_hostile);
     RUN(test_check_table);
+    RUN(test_detection_model_dirs);
     DONE("test_license");
 }
