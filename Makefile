@@ -30,7 +30,9 @@ TEST_SRC := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# data kept in the repository and embedded into the library (tools/embed.c)
+GEN_SRC := $(BUILD)/gen/licenses_data.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/licenses_data.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -42,6 +44,18 @@ all: $(BUILD)/libowl.a $(BUILD)/libowl.so $(BUILD)/owl
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/licenses_data.c: data/licenses.json $(BUILD)/tools/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $< owl_licenses_json $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libowl.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -93,7 +107,19 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -std=c11 -g -O1 $(FUZZ_SAN) -Iinclude -Isrc $(PKG_CFLAGS)
 FUZZERS := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
 # the library is instrumented once (fuzzer-no-link) and linked into every harness
-FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/gen/licenses_data.o
+
+$(FUZZ_BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -o $@ $<
+
+$(FUZZ_BUILD)/gen/licenses_data.c: data/licenses.json $(FUZZ_BUILD)/tools/embed
+	@mkdir -p $(dir $@)
+	$(FUZZ_BUILD)/tools/embed $< owl_licenses_json $@.tmp && mv $@.tmp $@
+
+$(FUZZ_BUILD)/obj/gen/%.o: $(FUZZ_BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@ typedef enum owl_status {
     OWL_ERR_IO = 3,          /* open/read/write failed */
     OWL_ERR_NOMEM = 4,       /* allocation failed or above a cap */
     OWL_ERR_UNSUPPORTED = 5, /* valid input that owl cannot handle (yet) */
+    OWL_ERR_DENIED = 6,      /* refused by a licence policy or a failed signature */
 } owl_status;
 
 typedef struct owl_error {
@@ -584,6 +585,129 @@ int owl_server_stopping(const owl_server *s);
 /* The port listened on (the one chosen when params port was 0). */
 int owl_server_port(const owl_server *s);
 void owl_server_free(owl_server *s);
+
+/* ---- governance -------------------------------------------------------------
+ * Licence terms from a catalogue kept as data (data/licenses.json, embedded at
+ * build time; each entry cites its source), detection of a model's licence
+ * from every place it may be declared, and a decision for an intended use.
+ * Summaries of licence terms, not legal advice. */
+typedef struct owl_license_terms {
+    const char *id;            /* "Apache-2.0", "Llama-3.1", "Gemma", ... */
+    const char *name;
+    const char *source;        /* where the terms were taken from */
+    int osi_approved;
+    int commercial;            /* 1 commercial use allowed */
+    uint64_t mau_limit;        /* monthly active users above which a separate licence is needed; 0 none */
+    const char *attribution;   /* duties when redistributing or deriving; NULL none */
+    const char *name_prefix;   /* a derivative's name must start with this; NULL none */
+    const char *aup;           /* acceptable-use policy; NULL none */
+    const char *redistribution;
+    const char *outputs_train_models; /* may outputs train other models */
+    const char *field_of_use;  /* field-of-use limits; NULL none */
+} owl_license_terms;
+
+/* The catalogue: entry i (NULL past the last). */
+const owl_license_terms *owl_license_get(size_t i);
+/* The entry whose id or an alias matches TEXT (case, '-', '_' and spaces ignored); NULL if none. */
+const owl_license_terms *owl_license_find(const char *text);
+
+#define OWL_LICENSE_MAX_EVIDENCE 8
+typedef struct owl_license_evidence {
+    const char *where;   /* file the value came from */
+    const char *field;   /* "general.license", "license_name", "LICENSE text", ... */
+    const char *value;   /* as found (may be cut short) */
+    const owl_license_terms *terms; /* what it names; NULL unrecognised */
+    double confidence;   /* 0..1 */
+} owl_license_evidence;
+
+typedef struct owl_license_detection {
+    const owl_license_terms *terms; /* the best-supported licence; NULL unknown */
+    double confidence;
+    int conflict;                   /* 1 when sources name different licences */
+    size_t n_evidence;
+    owl_license_evidence evidence[OWL_LICENSE_MAX_EVIDENCE];
+} owl_license_detection;
+
+/* What declared fields and a LICENSE text say (any may be NULL). */
+typedef struct owl_license_sources {
+    const char *where;                       /* file of the fields */
+    int gguf;                                /* fields are general.license* (1) or model-card keys (0) */
+    const char *license, *license_name, *license_link;
+    const char *text_where;                  /* file of the text */
+    const char *text; size_t text_len;       /* a LICENSE file's contents */
+} owl_license_sources;
+void owl_license_detect_sources(const owl_license_sources *s, owl_license_detection *d);
+/* A model's licence: its declared fields, and a LICENSE, LICENSE.txt or
+ * LICENSE.md beside a model directory's files. Strings live as long as m. */
+owl_status owl_license_detect(const owl_model *m, owl_license_detection *d, owl_error *err);
+
+typedef enum owl_use { OWL_USE_RESEARCH = 1, OWL_USE_INTERNAL, OWL_USE_COMMERCIAL } owl_use;
+typedef struct owl_use_request {
+    owl_use use;
+    uint64_t monthly_users; /* 0 unknown or none */
+    int derivative;         /* fine-tunes, merges, or trains on outputs */
+    int distribute;         /* ships weights or derivatives to others */
+} owl_use_request;
+enum { OWL_LICENSE_ALLOWED = 0, OWL_LICENSE_DENIED = 1, OWL_LICENSE_UNKNOWN = 2 };
+/* Decides a use under terms (NULL: unknown). reasons gets why it is denied,
+ * duties what an allowed use must do, one per line (either may be NULL). */
+int owl_license_check(const owl_license_terms *t, const owl_use_request *r, char *reasons, size_t reasons_cap,
+                      char *duties, size_t duties_cap);
+
+/* An organisation's policy, a JSON object: "use" (commercial|internal|research,
+ * default commercial), "monthly_users", "derivative", "distribute" (booleans),
+ * "allowed_licenses" (catalogue ids; absent: any known), "forbidden_uses"
+ * (use words the organisation forbids), "allow_unknown" (default false),
+ * "require_acceptance" (true, false or "non-osi", the default). */
+typedef struct owl_policy owl_policy;
+owl_status owl_policy_load(const char *path, owl_policy **out, owl_error *err);
+void owl_policy_free(owl_policy *p);
+/* OWL_OK when the policy allows the model; OWL_ERR_DENIED with the reason
+ * otherwise. An acceptance needed and not on record in accept_dir is a
+ * refusal unless accept_now, which records it. run, serve, finetune call this. */
+owl_status owl_policy_enforce(const owl_policy *p, const owl_model *m, const char *accept_dir, int accept_now,
+                              owl_error *err);
+/* Records that the user accepts the model's licence terms (atomic write of
+ * accept_dir/SHA256(licence, model path).json). */
+owl_status owl_license_accept(const owl_model *m, const char *accept_dir, owl_error *err);
+
+/* Openness after the OSI Open Source AI Definition 1.0, from evidence:
+ * "open-source-ai" (weights under open terms, training datasets declared and
+ * training code linked in the model card), "open-weight" (weights usable
+ * commercially or under open terms, data or code missing), "restricted-weights"
+ * (non-commercial or research only) or "unknown" (no recognised licence). */
+typedef struct owl_openness {
+    const char *cls;
+    char evidence[1024]; /* in plain words, "; "-separated */
+} owl_openness;
+owl_status owl_openness_assess(const owl_model *m, owl_openness *o, owl_error *err);
+
+/* Provenance. A manifest is canonical JSON (sorted keys, no whitespace):
+ * SHA-256, size and role of every file, a digest of the tensor data (names,
+ * types, shapes, bytes), tokenizer and chat-template digests, family,
+ * parameter count, licence and source. Caller frees *out. */
+owl_status owl_manifest_build(const owl_model *m, const char *source, char **out, owl_error *err);
+/* An Ed25519 key pair as PEM files (written atomically). */
+owl_status owl_keygen(const char *private_path, const char *public_path, owl_error *err);
+/* Signs the manifest's canonical form (without "signature") and writes the
+ * signature into it: "signature": {alg, public_key, value}. */
+owl_status owl_manifest_sign(const char *manifest_path, const char *private_key_path, owl_error *err);
+/* Re-hashes the model and compares with the manifest; with pubkey_path (PEM)
+ * also checks the signature. OWL_ERR_DENIED names what failed. */
+owl_status owl_manifest_verify(const owl_model *m, const char *manifest_path, const char *pubkey_path, owl_error *err);
+
+/* Audit trail: an append-only JSON-lines log. Each line is the event object
+ * (sorted keys, no whitespace) plus "seq" (1, 2, ...) and "prev" (SHA-256 of
+ * the previous line's bytes; 64 zeros for the first), appended in one write
+ * with O_APPEND under an exclusive flock and fdatasync'd, so concurrent
+ * writers never interleave or tear lines. */
+owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err);
+/* Checks the chain: *bad_line is 0 when every line holds, else the first bad
+ * line (1-based), with why. Edits, deletions, insertions and reordering all
+ * break it; removing lines from the end is visible only against a line count
+ * or last hash kept elsewhere. */
+owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_line, char *why, size_t why_cap,
+                            owl_error *err);
 
 #ifdef __cplusplus
 }

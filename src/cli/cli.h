@@ -17,10 +17,23 @@ int cmd_synth(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_license(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
 int cli_report_error(const owl_error *err);
 int cli_usage_error(const char *verb, const char *fmt, ...);
+/* Where licence acceptances are recorded: $OWL_ACCEPT_DIR, else
+ * $HOME/.config/owl/accepted (buf of cap bytes). */
+const char *cli_accept_dir(char *buf, size_t cap);
+/* Enforces --policy F (or $OWL_POLICY) on an open model; 0 or an exit status
+ * after printing the refusal. */
+int cli_enforce_policy(const char *policy_path, const owl_model *m, int accept_now);
+
 /* Progress bar on stderr, only when it is a terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 

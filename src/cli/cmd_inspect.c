@@ -156,6 +156,9 @@ static void render_text(json_t *r, int summary, int metadata) {
         else print_value(v);
         putchar('\n');
     }
+    json_t *open = json_object_get(r, "openness");
+    if (open) printf("  %-13s %s (%s)\n", "openness", json_string_value(json_object_get(open, "class")),
+                     json_string_value(json_object_get(open, "evidence")));
     json_t *ad = json_object_get(r, "adapter");
     if (ad) {
         printf("\nadapter\n");

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,11 +54,43 @@ static const char usage[] =
     "  --logprobs N           with --json: each token's log-probability and the N (0..20)\n"
     "                         most likely alternatives, from the model's own distribution\n"
     "  --verbose              prompt and generation speed (tokens/s) on stderr\n"
+    "  --policy F             enforce an organisation's licence policy file (default $OWL_POLICY)\n"
+    "  --require-signed P     refuse the model unless it matches --manifest M.json signed by public key P\n"
+    "  --manifest M.json      the model's manifest (owl manifest, owl sign)\n"
+    "  --audit-log F          append one hash-chained JSON line per request to F (time, model\n"
+    "                         manifest digest, token counts and digests; see owl audit verify)\n"
+    "  --audit-content        with --audit-log: also record the prompt and output text\n"
+    "  --accept-license       record acceptance of the model's licence terms, as a policy may require\n"
     "\n"
     "exit status: 0 ok, 1 the model is malformed or unsupported or the prompt does not fit, 2 bad usage, 3 I/O error\n";
 
 #define MAX_STOP_ARGS 16
 #define MAX_BIAS_ARGS 64
+
+static void sha256_hex(const void *p, size_t n, char out[65]) {
+    unsigned char md[32];
+    unsigned int k = 0;
+    EVP_Digest(p, n, md, &k, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static owl_status owl_fail_nomem(owl_error *err) {
+    err->status = OWL_ERR_NOMEM;
+    snprintf(err->message, sizeof err->message, "audit: out of memory");
+    return OWL_ERR_NOMEM;
+}
+
+/* The digest of the model that answers: of its manifest file when given
+ * (cheap), else of the manifest built now (hashes every file once). */
+static owl_status model_digest_of(const owl_model *m, const char *model, const char *manifest, char out[65], owl_error *err) {
+    if (manifest) return owl_sha256_file(manifest, out, NULL, NULL, err);
+    char *text = NULL;
+    owl_status st = owl_manifest_build(m, model, &text, err);
+    if (st) return st;
+    sha256_hex(text, strlen(text), out);
+    free(text);
+    return OWL_OK;
+}
 
 static double now(void) {
     struct timespec ts;
@@ -131,6 +164,10 @@ int cmd_run(int argc, char **argv) {
     size_t n_stops = 0;
     double n_predict = 256, threads = 0, ctx = 0, n_logprobs = -1;
     int json = 0, verbose = 0, ignore_eos = 0, no_bos = 0, have_seed = 0;
+    int accept_license = 0;
+    const char *policy = NULL, *require_signed = NULL, *manifest = NULL, *audit_log = NULL;
+    int audit_content = 0;
+    char model_digest[65] = "";
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
         {"--temp", 0, 100, 0, 0},           {"--top-k", 0, 1 << 24, 0, 0},     {"--top-p", 1e-9, 1, 0, 0},
@@ -186,6 +223,12 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--template") && has) template_file = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
+        else if (!strcmp(a, "--policy") && has) policy = argv[++i];
+        else if (!strcmp(a, "--accept-license")) accept_license = 1;
+        else if (!strcmp(a, "--require-signed") && has) require_signed = argv[++i];
+        else if (!strcmp(a, "--manifest") && has) manifest = argv[++i];
+        else if (!strcmp(a, "--audit-log") && has) audit_log = argv[++i];
+        else if (!strcmp(a, "--audit-content")) audit_content = 1;
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
         else if (!strcmp(a, "--no-bos")) no_bos = 1;
         else if (a[0] == '-') return cli_usage_error("run", "unknown option or missing value: %s", a);
@@ -193,6 +236,9 @@ int cmd_run(int argc, char **argv) {
         else return cli_usage_error("run", "one model only (got %s and %s)", model, a);
     }
     if (!model) return cli_usage_error("run", "no model given");
+    if (require_signed && !manifest) return cli_usage_error("run", "--require-signed P needs --manifest M.json");
+    if (manifest && !require_signed && !audit_log) return cli_usage_error("run", "--manifest goes with --require-signed or --audit-log");
+    if (audit_content && !audit_log) return cli_usage_error("run", "--audit-content goes with --audit-log");
     if (!prompt == !file) return cli_usage_error("run", "give the prompt with -p TEXT or -f FILE (one of them)");
     if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0")) return cli_usage_error("run", "--kv is f16, f32 or q8_0");
     if (n_logprobs >= 0 && !json) return cli_usage_error("run", "--logprobs goes with --json");
@@ -225,7 +271,11 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     if (!prompt) prompt = file_text;
-    if (owl_model_open(model, &m, &err) || owl_tokenizer_new(m, &tk, &err)) goto fail;
+    if (owl_model_open(model, &m, &err)) goto fail;
+    if (require_signed && owl_manifest_verify(m, manifest, require_signed, &err)) goto fail;
+    if ((rc = cli_enforce_policy(policy, m, accept_license))) goto done;
+    if (audit_log && model_digest_of(m, model, manifest, model_digest, &err)) goto fail;
+    if (owl_tokenizer_new(m, &tk, &err)) goto fail;
     owl_sampler_params sp = owl_sampler_default_params();
     owl_sampler_model_defaults(m, &sp);
     for (size_t k = 0; k < n_opt; k++) {
@@ -451,6 +501,28 @@ int cmd_run(int argc, char **argv) {
         putchar('\n');
     }
     fflush(stdout);
+    if (audit_log) {
+        char ph[65], oh[65], when[32];
+        sha256_hex(prompt, strlen(prompt), ph);
+        sha256_hex(text ? text : "", out_len, oh);
+        time_t tnow = time(NULL);
+        struct tm tmv;
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tnow, &tmv));
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:n, s:I, s:I, s:s, s:s, s:I, s:f, s:s, s:s}", "time", when, "verb", "run",
+                               "model_manifest_sha256", model_digest, "adapter", "n_prompt", (json_int_t)n_ids, "n_output",
+                               (json_int_t)n_gen, "prompt_sha256", ph, "output_sha256", oh, "seed",
+                               (json_int_t)(sp.seed & 0x7fffffffffffffffull), "temperature", (double)sp.temperature,
+                               "stop_reason", reason, "status", "ok");
+        if (ev && audit_content) {
+            json_object_set_new(ev, "prompt", json_string(prompt));
+            json_object_set_new(ev, "output", json_stringn(text ? text : "", out_len));
+        }
+        char *evs = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+        json_decref(ev);
+        owl_status ast = evs ? owl_audit_append(audit_log, evs, &err) : owl_fail_nomem(&err);
+        free(evs);
+        if (ast) goto fail;
+    }
     if (verbose)
         fprintf(stderr, "owl run: seed %llu; prompt %zu tokens in %.1f ms (%.1f tokens/s); generated %ld tokens in %.1f ms "
                         "(%.1f tokens/s), stopped by %s\n",

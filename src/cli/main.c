@@ -2,6 +2,7 @@
  * its own cmd_*.c file and is a thin client of libowl. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,12 @@ static const verb_entry verbs[] = {
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
+    {"manifest", cmd_manifest, "print a model's provenance manifest (file and tensor digests)"},
+    {"keygen", cmd_keygen, "make an Ed25519 key pair for signing manifests"},
+    {"sign", cmd_sign, "sign a manifest with an Ed25519 key"},
+    {"verify", cmd_verify, "check a model against its (signed) manifest"},
+    {"audit", cmd_audit, "verify an audit log's hash chain, naming the first bad line"},
+    {"license", cmd_license, "a model's licence, its terms and duties; check an intended use"},
 };
 
 static void print_help(FILE *out) {
@@ -39,6 +46,7 @@ int cli_report_error(const owl_error *err) {
     case OWL_ERR_INPUT: return EXIT_INPUT;
     case OWL_ERR_USAGE: return EXIT_USAGE;
     case OWL_ERR_UNSUPPORTED: return EXIT_INPUT;
+    case OWL_ERR_DENIED: return EXIT_INPUT;
     default: return EXIT_OTHER;
     }
 }
@@ -51,6 +59,25 @@ int cli_usage_error(const char *verb, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "\n(see: owl %s --help)\n", verb);
     return EXIT_USAGE;
+}
+
+const char *cli_accept_dir(char *buf, size_t cap) {
+    const char *d = getenv("OWL_ACCEPT_DIR"), *home = getenv("HOME");
+    if (d && *d) snprintf(buf, cap, "%s", d);
+    else snprintf(buf, cap, "%s/.config/owl/accepted", home && *home ? home : ".");
+    return buf;
+}
+
+int cli_enforce_policy(const char *policy_path, const owl_model *m, int accept_now) {
+    if (!policy_path || !*policy_path) policy_path = getenv("OWL_POLICY");
+    if (!policy_path || !*policy_path) return EXIT_OK;
+    owl_error err = {0};
+    owl_policy *p = NULL;
+    char dir[4096];
+    owl_status st = owl_policy_load(policy_path, &p, &err);
+    if (!st) st = owl_policy_enforce(p, m, cli_accept_dir(dir, sizeof dir), accept_now, &err);
+    owl_policy_free(p);
+    return st ? cli_report_error(&err) : EXIT_OK;
 }
 
 void cli_progress(void *ctx, uint64_t done, uint64_t total) {

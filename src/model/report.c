@@ -199,6 +199,9 @@ owl_status owl_inspect_json(const owl_model *m, const owl_inspect_options *opt, 
     json_object_set_new(root, "tokenizer", tokenizer_object(in));
     json_object_set_new(root, "chat_template", owl_json_str_or_null(in->chat_template));
     json_object_set_new(root, "license", license_object(&in->license));
+    owl_openness op;
+    if (owl_openness_assess(m, &op, err) == OWL_OK)
+        json_object_set_new(root, "openness", json_pack("{s:s, s:s}", "class", op.cls, "evidence", op.evidence));
     if (in->adapter) json_object_set_new(root, "adapter", adapter_object(in->adapter));
     json_t *files = json_array();
     for (size_t i = 0; i < m->n_files; i++) {
