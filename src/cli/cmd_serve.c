@@ -17,11 +17,13 @@ static void on_signal(int sig) { got_signal = sig; }
 static const char *usage =
     "usage: owl serve --model NAME=PATH [--model ...] [--chat-template FILE] [--host 127.0.0.1]\n"
     "                 [--port 8080] [--api-key-file F] [--ctx N] [--threads N] [--max-body BYTES]\n"
-    "                 [--timeout S] [--queue N] [--request-timeout S]\n"
+    "                 [--timeout S] [--queue N] [--request-timeout S] [--policy F] [--accept-license]\n"
     "  An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models,\n"
     "  /tokenize, /detokenize, /health, /metrics. More than --queue waiting requests\n  get 429 with Retry-After. Binds loopback; another --host needs --api-key-file\n"
     "  (lines ID:KEY, key 16+ characters; clients send Authorization: Bearer KEY).\n"
-    "  --chat-template applies to the --model before it.\n";
+    "  --chat-template applies to the --model before it. --policy F (default $OWL_POLICY):\n"
+    "  refuse to start unless every model's licence passes the organisation's policy;\n"
+    "  --accept-license records acceptance of the terms where the policy requires it.\n";
 
 static int num(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -37,9 +39,12 @@ int cmd_serve(int argc, char **argv) {
     static char name_buf[MAX_MODELS][128];
     size_t n = 0;
     long v;
+    const char *policy = NULL;
+    int accept_license = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return EXIT_OK; }
+        if (!strcmp(a, "--accept-license")) { accept_license = 1; continue; }
         if (i + 1 >= argc) return cli_usage_error("serve", "%s needs a value (or unknown option)", a);
         const char *val = argv[++i];
         if (!strcmp(a, "--model")) {
@@ -55,6 +60,8 @@ int cmd_serve(int argc, char **argv) {
         } else if (!strcmp(a, "--chat-template")) {
             if (!n) return cli_usage_error("serve", "--chat-template follows the --model it applies to");
             tmpl[n - 1] = val;
+        } else if (!strcmp(a, "--policy")) {
+            policy = val;
         } else if (!strcmp(a, "--host")) {
             p.host = val;
         } else if (!strcmp(a, "--port")) {
@@ -90,6 +97,17 @@ int cmd_serve(int argc, char **argv) {
     p.model_paths = paths;
     p.chat_templates = tmpl;
     owl_error err = {0};
+    /* the licence policy, checked for every model before anything listens */
+    for (size_t k = 0; k < n; k++) {
+        owl_model *m = NULL;
+        if (owl_model_open(paths[k], &m, &err)) return cli_report_error(&err);
+        int rc = cli_enforce_policy(policy, m, accept_license);
+        owl_model_close(m);
+        if (rc) {
+            fprintf(stderr, "owl serve: not starting: model '%s' (%s) is refused by the licence policy\n", names[k], paths[k]);
+            return rc;
+        }
+    }
     owl_server *s = NULL;
     if (owl_server_new(&p, &s, &err)) return cli_report_error(&err);
     struct sigaction sa = {0};

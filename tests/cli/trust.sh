@@ -98,6 +98,18 @@ echo '{"use": ' > "$tmp/bad3.json"
 expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad3.json"
 grep -q 'bad3.json: line' "$tmp/err" && ok || bad "bad json: $(cat "$tmp/err")"
 expect_status 3 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/missing.json"
+# owl serve checks the same policy before it listens: a denied model, no server, the reason said
+expect_status 1 "$OWL" serve --model nc="$tmp/nc" --port 0 --policy "$tmp/policy.json"
+grep -q 'CC-BY-NC-4.0 does not allow commercial use' "$tmp/err" && grep -q "model 'nc'" "$tmp/err" && ok ||
+  bad "serve policy refusal: $(cat "$tmp/err")"
+OWL_POLICY=$tmp/big.json expect_status 1 "$OWL" serve --model ok="$tmp/apache" --model l3="$tmp/llama3" --port 0
+grep -q 'monthly active users' "$tmp/err" && ok || bad "serve mau refusal: $(cat "$tmp/err")"
+# an allowed model starts (then is stopped)
+"$OWL" serve --model ok="$tmp/apache" --port 0 --policy "$tmp/policy.json" 2>"$tmp/serve.err" &
+spid=$!
+for _ in $(seq 50); do grep -q listening "$tmp/serve.err" && break; sleep 0.1; done
+grep -q listening "$tmp/serve.err" && ok || bad "serve with an allowed model did not start: $(cat "$tmp/serve.err")"
+kill -TERM $spid 2>/dev/null; wait $spid 2>/dev/null
 
 # provenance: manifest, keygen, sign, verify, run --require-signed
 mkdir -p "$tmp/prov" && cp "$M" "$tmp/prov/m.gguf" && chmod u+w "$tmp/prov/m.gguf"
