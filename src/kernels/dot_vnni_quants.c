@@ -102,36 +102,29 @@ TARGET void owl_vec_dot_q6_K_q8_K_vnni(int64_t n, float *s, const void *vx, cons
     }
     *s = sumf;
 }
+
 #include "kernels/vnni_pairs.h"
 
-TARGET void owl_vec_dot_q8_0_q8_0_vnni(int64_t n, float *s, const void *vx, const void *vy) {
-    const block_q8_0 *x = vx, *y = vy;
-    __m512 acc = _mm512_setzero_ps();
-    const __m512i off = _mm512_set1_epi8((char)0x80);
-    for (int64_t ib = 0; ib < n / 32; ib += 2) {
-        const int two = ib + 1 < n / 32;
-        __m512 dx, dy;
-        const __m512i w = pair_unpack_q8_0(x + ib, two, &dx), yy = pair_load_q8(y + ib, two, &dy);
-        const __m512i lane = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yy),
-                                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, yy));
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, dy), _mm512_cvtepi32_ps(lane), acc);
+/* one weight type's pair kernel: UNPACK gives two blocks as unsigned bytes
+   (the type's OFFSET added), whose products with the activations lose
+   OFFSET x the activations' sums again */
+#define PAIR_KERNEL(NAME, WBLOCK, UNPACK, OFFSET)                                                           \
+    TARGET void NAME(int64_t n, float *s, const void *vx, const void *vy) {                                 \
+        const WBLOCK *x = vx;                                                                               \
+        const block_q8_0 *y = vy;                                                                           \
+        const __m512i off = _mm512_set1_epi8((char)(OFFSET));                                               \
+        __m512 acc = _mm512_setzero_ps();                                                                   \
+        for (int64_t ib = 0; ib < n / 32; ib += 2) {                                                        \
+            const int two = ib + 1 < n / 32;                                                                \
+            __m512 dx, dy;                                                                                  \
+            const __m512i w = UNPACK(x + ib, two, &dx), yy = pair_load_q8(y + ib, two, &dy);                \
+            const __m512i lane = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yy),       \
+                                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, yy));    \
+            acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, dy), _mm512_cvtepi32_ps(lane), acc);                    \
+        }                                                                                                   \
+        *s = pair_hsum(acc);                                                                                \
     }
-    *s = pair_hsum(acc);
-}
 
-TARGET void owl_vec_dot_q4_0_q8_0_vnni(int64_t n, float *s, const void *vx, const void *vy) {
-    const block_q4_0 *x = vx;
-    const block_q8_0 *y = vy;
-    __m512 acc = _mm512_setzero_ps();
-    const __m512i off = _mm512_set1_epi8(8);
-    for (int64_t ib = 0; ib < n / 32; ib += 2) {
-        const int two = ib + 1 < n / 32;
-        __m512 dx, dy;
-        const __m512i w = pair_unpack_q4_0(x + ib, two, &dx), yy = pair_load_q8(y + ib, two, &dy);
-        const __m512i lane = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yy),
-                                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, yy));
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, dy), _mm512_cvtepi32_ps(lane), acc);
-    }
-    *s = pair_hsum(acc);
-}
+PAIR_KERNEL(owl_vec_dot_q8_0_q8_0_vnni, block_q8_0, pair_unpack_q8_0, 0x80)
+PAIR_KERNEL(owl_vec_dot_q4_0_q8_0_vnni, block_q4_0, pair_unpack_q4_0, 8)
 #endif
