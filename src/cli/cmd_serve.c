@@ -18,12 +18,15 @@ static const char *usage =
     "usage: owl serve --model NAME=PATH [--model ...] [--chat-template FILE] [--host 127.0.0.1]\n"
     "                 [--port 8080] [--api-key-file F] [--ctx N] [--threads N] [--max-body BYTES]\n"
     "                 [--timeout S] [--queue N] [--request-timeout S] [--policy F] [--accept-license]\n"
+    "                 [--require-signed PUBKEY --manifest M.json (after each --model)]\n"
     "  An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models,\n"
     "  /tokenize, /detokenize, /health, /metrics. More than --queue waiting requests\n  get 429 with Retry-After. Binds loopback; another --host needs --api-key-file\n"
     "  (lines ID:KEY, key 16+ characters; clients send Authorization: Bearer KEY).\n"
     "  --chat-template applies to the --model before it. --policy F (default $OWL_POLICY):\n"
     "  refuse to start unless every model's licence passes the organisation's policy;\n"
-    "  --accept-license records acceptance of the terms where the policy requires it.\n";
+    "  --accept-license records acceptance of the terms where the policy requires it.\n"
+    "  --require-signed P: refuse to start unless every model matches its --manifest\n"
+    "  (given after that --model) signed by public key P (see owl manifest, owl sign).\n";
 
 static int num(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -35,7 +38,8 @@ static int num(const char *s, long lo, long hi, long *out) {
 
 int cmd_serve(int argc, char **argv) {
     owl_server_params p = owl_server_default_params();
-    const char *names[MAX_MODELS], *paths[MAX_MODELS], *tmpl[MAX_MODELS] = {0};
+    const char *names[MAX_MODELS], *paths[MAX_MODELS], *tmpl[MAX_MODELS] = {0}, *manifests[MAX_MODELS] = {0};
+    const char *require_signed = NULL;
     static char name_buf[MAX_MODELS][128];
     size_t n = 0;
     long v;
@@ -60,6 +64,11 @@ int cmd_serve(int argc, char **argv) {
         } else if (!strcmp(a, "--chat-template")) {
             if (!n) return cli_usage_error("serve", "--chat-template follows the --model it applies to");
             tmpl[n - 1] = val;
+        } else if (!strcmp(a, "--manifest")) {
+            if (!n) return cli_usage_error("serve", "--manifest follows the --model it describes");
+            manifests[n - 1] = val;
+        } else if (!strcmp(a, "--require-signed")) {
+            require_signed = val;
         } else if (!strcmp(a, "--policy")) {
             policy = val;
         } else if (!strcmp(a, "--host")) {
@@ -92,6 +101,9 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     if (!n) return cli_usage_error("serve", "--model NAME=PATH is required");
+    for (size_t k = 0; require_signed && k < n; k++)
+        if (!manifests[k])
+            return cli_usage_error("serve", "--require-signed: model '%s' has no --manifest M.json after it", names[k]);
     p.n_models = n;
     p.model_names = names;
     p.model_paths = paths;
@@ -101,6 +113,11 @@ int cmd_serve(int argc, char **argv) {
     for (size_t k = 0; k < n; k++) {
         owl_model *m = NULL;
         if (owl_model_open(paths[k], &m, &err)) return cli_report_error(&err);
+        if (require_signed && owl_manifest_verify(m, manifests[k], require_signed, &err)) {
+            owl_model_close(m);
+            fprintf(stderr, "owl serve: not starting: model '%s' (%s) does not match its signed manifest\n", names[k], paths[k]);
+            return cli_report_error(&err);
+        }
         int rc = cli_enforce_policy(policy, m, accept_license);
         owl_model_close(m);
         if (rc) {

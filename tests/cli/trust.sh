@@ -141,6 +141,15 @@ grep -q 'expected a PEM Ed25519 public key' "$tmp/err" && ok || bad "bad key fil
 expect_status 1 "$OWL" sign "$tmp/prov/M.json" --key "$tmp/prov/k.pub"
 expect_status 0 "$OWL" run "$G" -p "Once" -n 2 --seed 1 --require-signed "$tmp/prov/k.pub" --manifest "$tmp/prov/M.json"
 expect_status 2 "$OWL" run "$G" -p "Once" -n 2 --require-signed "$tmp/prov/k.pub"
+# owl serve --require-signed: a matching signed model starts; without a manifest it is a usage error
+"$OWL" serve --model m="$G" --manifest "$tmp/prov/M.json" --require-signed "$tmp/prov/k.pub" --port 0 2>"$tmp/serve.err" &
+spid=$!
+for _ in $(seq 50); do grep -q listening "$tmp/serve.err" && break; sleep 0.1; done
+grep -q listening "$tmp/serve.err" && ok || bad "serve with a signed model did not start: $(cat "$tmp/serve.err")"
+kill -TERM $spid 2>/dev/null; wait $spid 2>/dev/null
+expect_status 2 "$OWL" serve --model m="$G" --require-signed "$tmp/prov/k.pub" --port 0
+expect_status 1 "$OWL" serve --model m="$G" --manifest "$tmp/prov/M.json" --require-signed "$tmp/prov/other.pub" --port 0
+grep -q 'signature does not verify' "$tmp/err" && ok || bad "serve wrong key: $(cat "$tmp/err")"
 # one flipped byte in the weights: verify and run --require-signed refuse
 off=$(( $(stat -c %s "$G") - 100 ))
 printf '\x5a' | dd of="$G" bs=1 seek=$off conv=notrunc 2>/dev/null
@@ -148,6 +157,8 @@ expect_status 1 "$OWL" verify "$G" "$tmp/prov/M.json" --pubkey "$tmp/prov/k.pub"
 grep -q 'file m.gguf: sha256' "$tmp/err" && ok || bad "flipped byte: $(cat "$tmp/err")"
 expect_status 1 "$OWL" run "$G" -p "Once" -n 2 --require-signed "$tmp/prov/k.pub" --manifest "$tmp/prov/M.json"
 grep -q 'does not match the manifest' "$tmp/err" && ok || bad "run refusal: $(cat "$tmp/err")"
+expect_status 1 "$OWL" serve --model m="$G" --manifest "$tmp/prov/M.json" --require-signed "$tmp/prov/k.pub" --port 0
+grep -q "model 'm'" "$tmp/err" && grep -q 'file m.gguf: sha256' "$tmp/err" && ok || bad "serve flipped byte: $(cat "$tmp/err")"
 echo '{"files": [' > "$tmp/prov/broken.json"
 expect_status 1 "$OWL" verify "$G" "$tmp/prov/broken.json"
 
