@@ -36,7 +36,7 @@ SY="$tmp/s110.gguf"
 "$OWL" synth --shape stories110m --type Q4_0 --out "$SY" >/dev/null 2>&1 || bad "synth failed"
 sock="$tmp/tmux.sock"
 tm() { tmux -S "$sock" "$@"; }
-screen() { tm capture-pane -p -t chat -S -200 | grep -v "^$"; }
+screen() { tm capture-pane -p -J -t chat -S -200 | grep -v "^$"; } # -J: wrapped lines joined
 wait_for() { # regex, seconds: 0 when the screen matches in time
   local i
   for ((i = 0; i < $2 * 10; i++)); do screen | grep -qE "$1" && return 0; sleep 0.1; done
