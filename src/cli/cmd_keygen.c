@@ -1,5 +1,6 @@
 /* cmd_keygen.c: `owl keygen`: an Ed25519 key pair for signing manifests
  * (K private, K.pub public, both PEM). */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +29,11 @@ int cmd_keygen(int argc, char **argv) {
     if (snprintf(pub, sizeof pub, "%s.pub", out) >= (int)sizeof pub) return cli_usage_error("keygen", "path too long");
     owl_error err = {0};
     if (owl_keygen(out, pub, &err)) return cli_report_error(&err);
-    if (json) printf("{\"private_key\": \"%s\", \"public_key\": \"%s\"}\n", out, pub);
-    else printf("private key: %s\npublic key:  %s\n", out, pub);
+    if (json) { /* paths may hold quotes or backslashes: let jansson escape them */
+        json_t *o = json_pack("{s:s, s:s}", "private_key", out, "public_key", pub);
+        json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+        putchar('\n');
+        json_decref(o);
+    } else printf("private key: %s\npublic key:  %s\n", out, pub);
     return EXIT_OK;
 }

@@ -175,8 +175,12 @@ int cmd_license(int argc, char **argv) {
             owl_model_close(m);
             return cli_report_error(&err);
         }
-        if (json) printf("{\"accepted\": true, \"license\": \"%s\", \"records\": \"%s\"}\n", d.terms->id, dir);
-        else printf("accepted: %s under %s (%s); recorded in %s\n", model, d.terms->name, d.terms->source, dir);
+        if (json) {
+            json_t *o = json_pack("{s:b, s:s, s:s}", "accepted", 1, "license", d.terms->id, "records", dir);
+            json_dumpf(o, stdout, JSON_PRESERVE_ORDER);
+            putchar('\n');
+            json_decref(o);
+        } else printf("accepted: %s under %s (%s); recorded in %s\n", model, d.terms->name, d.terms->source, dir);
         owl_model_close(m);
         return EXIT_OK;
     }
