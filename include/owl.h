@@ -496,6 +496,18 @@ int owl_grammar_match_complete(const owl_grammar_match *m);
  * Not const: the matcher keeps scratch states for the walk. */
 int64_t owl_grammar_match_allowed(owl_grammar_match *m, const owl_token_trie *t, uint8_t *allowed);
 
+/* One sequence's constraint, whichever kind, as a generation loop uses it:
+ * apply masks (sets to -inf) the logits of tokens that would leave it and
+ * returns nonzero when no token may follow; accept follows the token chosen.
+ * Their signatures are owl_generate_params' filter and on_token (ctx = the
+ * mask). Give exactly one of schema and grammar; they and trie must outlive it. */
+typedef struct owl_token_mask owl_token_mask;
+owl_status owl_token_mask_new(const owl_json_schema *schema, const owl_grammar *grammar, const owl_tokenizer *tk,
+                              const owl_token_trie *trie, int64_t n_vocab, owl_token_mask **out, owl_error *err);
+void owl_token_mask_free(owl_token_mask *m);
+int owl_token_mask_apply(void *mask, float *logits, int64_t n_vocab);
+void owl_token_mask_accept(void *mask, int32_t token);
+
 /* ---- chat templates -----------------------------------------------------------
  * A sandboxed interpreter for the Jinja2 subset real chat templates use (as
  * Hugging Face's @huggingface/jinja and jinja2 render them). A template is

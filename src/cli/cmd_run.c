@@ -254,11 +254,9 @@ int cmd_run(int argc, char **argv) {
     owl_stop *stop = NULL;
     owl_detok_stream *ds = NULL;
     owl_json_schema *schema = NULL;
-    owl_json_match *match = NULL;
     owl_token_trie *trie = NULL;
     owl_grammar *grammar = NULL;
-    owl_grammar_match *gmatch = NULL;
-    uint8_t *allowed = NULL;
+    owl_token_mask *mask = NULL;
     float *masked = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0, text_len = 0;
@@ -341,12 +339,7 @@ int cmd_run(int argc, char **argv) {
         }
         owl_status s2 = owl_json_schema_compile(st, &schema, &err);
         free(st);
-        int64_t V = owl_engine_n_vocab(e);
-        if (s2 || owl_json_match_new(schema, &match, &err) || owl_token_trie_new(tk, V, &trie, &err)) goto fail;
-        if (!(allowed = malloc((size_t)V)) || !(masked = malloc((size_t)V * sizeof *masked))) {
-            rc = EXIT_OTHER;
-            goto done;
-        }
+        if (s2) goto fail;
     }
     if (grammar_file || regex_src) {
         size_t gl = 0;
@@ -364,9 +357,13 @@ int cmd_run(int argc, char **argv) {
             snprintf(msg, sizeof msg, "%.200s: %.800s", grammar_file, err.message);
             memcpy(err.message, msg, sizeof msg);
         }
+        if (s2) goto fail;
+    }
+    if (schema || grammar) { /* one mask over the vocabulary trie, whichever the constraint */
         int64_t V = owl_engine_n_vocab(e);
-        if (s2 || owl_grammar_match_new(grammar, &gmatch, &err) || owl_token_trie_new(tk, V, &trie, &err)) goto fail;
-        if (!(allowed = malloc((size_t)V)) || !(masked = malloc((size_t)V * sizeof *masked))) {
+        if (owl_token_trie_new(tk, V, &trie, &err) || owl_token_mask_new(schema, grammar, tk, trie, V, &mask, &err))
+            goto fail;
+        if (!(masked = malloc((size_t)V * sizeof *masked))) {
             rc = EXIT_OTHER;
             goto done;
         }
@@ -394,36 +391,19 @@ int cmd_run(int argc, char **argv) {
     for (; n_gen < (long)n_predict; n_gen++) {
         const float *logits = owl_engine_logits(e, last_row);
         const float *choose = logits;
-        if (match) { /* only the tokens that keep the output inside the schema */
+        if (mask) { /* only the tokens that keep the output inside the schema or grammar */
             int64_t V = owl_engine_n_vocab(e);
-            if (!owl_json_match_allowed(match, trie, allowed)) {
-                fprintf(stderr, "owl run: no token continues the JSON here (the vocabulary cannot spell what the schema needs)\n");
+            memcpy(masked, logits, (size_t)V * sizeof *masked);
+            if (owl_token_mask_apply(mask, masked, V)) {
+                fprintf(stderr, "owl run: no token continues the %s here (the vocabulary cannot spell what it needs)\n",
+                        schema ? "JSON" : "grammar");
                 rc = EXIT_INPUT;
                 goto done;
             }
-            for (int64_t v = 0; v < V; v++) masked[v] = allowed[v] ? logits[v] : -INFINITY;
-            choose = masked;
-        } else if (gmatch) { /* only the tokens that keep the output inside the grammar */
-            int64_t V = owl_engine_n_vocab(e);
-            if (!owl_grammar_match_allowed(gmatch, trie, allowed)) {
-                fprintf(stderr, "owl run: no token continues the grammar here (the vocabulary cannot spell what it needs)\n");
-                rc = EXIT_INPUT;
-                goto done;
-            }
-            for (int64_t v = 0; v < V; v++) masked[v] = allowed[v] ? logits[v] : -INFINITY;
             choose = masked;
         }
         int32_t tok = owl_sampler_sample(sm, choose);
-        if (match && !owl_token_is_eog(tk, tok)) {
-            size_t pl;
-            const char *pb = owl_token_piece(tk, tok, &pl);
-            owl_json_match_feed(match, pb, pl);
-        }
-        if (gmatch && !owl_token_is_eog(tk, tok)) {
-            size_t pl;
-            const char *pb = owl_token_piece(tk, tok, &pl);
-            owl_grammar_match_feed(gmatch, pb, pl);
-        }
+        if (mask) owl_token_mask_accept(mask, tok);
         last_row = 0;
         if (n_logprobs >= 0) {
             owl_token_logprob top[20];
@@ -539,12 +519,10 @@ done:
     free(file_text);
     free(rendered);
     owl_detok_stream_free(ds);
-    owl_json_match_free(match);
+    owl_token_mask_free(mask);
     owl_json_schema_free(schema);
-    owl_grammar_match_free(gmatch);
     owl_grammar_free(grammar);
     owl_token_trie_free(trie);
-    free(allowed);
     free(masked);
     owl_stop_free(stop);
     owl_sampler_free(sm);

@@ -306,30 +306,6 @@ int serve_validate_request(const char *body, size_t len, char *msg, size_t cap) 
     return bad == NULL;
 }
 
-/* Constrained decoding: tokens that would leave the schema are masked. */
-typedef struct json_con {
-    owl_json_match *m;
-    const owl_token_trie *trie;
-    const owl_tokenizer *tk;
-    uint8_t *allowed;
-} json_con;
-
-static int con_filter(void *ctx, float *logits, int64_t n_vocab) {
-    json_con *c = ctx;
-    if (!owl_json_match_allowed(c->m, c->trie, c->allowed)) return 1;
-    for (int64_t v = 0; v < n_vocab; v++)
-        if (!c->allowed[v]) logits[v] = -INFINITY;
-    return 0;
-}
-
-static void con_token(void *ctx, int32_t tok) {
-    json_con *c = ctx;
-    if (owl_token_is_eog(c->tk, tok)) return;
-    size_t n = 0;
-    const char *piece = owl_token_piece(c->tk, tok, &n);
-    if (piece) owl_json_match_feed(c->m, piece, n);
-}
-
 typedef struct text_buf { char *p; size_t n, cap; } text_buf;
 
 static int on_text(void *ctx, const char *t, size_t n) {
@@ -392,7 +368,7 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     gp.stops = g->stops;
     gp.n_stops = g->n_stops;
     gp.cancel = cancel;
-    json_con con = {0};
+    owl_token_mask *mask = NULL; /* response_format: tokens that would leave the schema are masked */
     pthread_mutex_lock(&s->met.lock);
     int full = s->met.queued >= s->p.max_queue;
     if (!full) s->met.queued++;
@@ -409,14 +385,11 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
     s->met.active++;
     pthread_mutex_unlock(&s->met.lock);
     if (g->schema) {
-        con.tk = m->tok;
         if (!m->trie) st = owl_token_trie_new(m->tok, V, &m->trie, err);
-        con.trie = m->trie;
-        if (!st) st = owl_json_match_new(g->schema, &con.m, err);
-        if (!st && !(con.allowed = malloc((size_t)V))) st = owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-        gp.filter = con_filter;
-        gp.on_token = con_token;
-        gp.filter_ctx = &con;
+        if (!st) st = owl_token_mask_new(g->schema, NULL, m->tok, m->trie, V, &mask, err);
+        gp.filter = owl_token_mask_apply;
+        gp.on_token = owl_token_mask_accept;
+        gp.filter_ctx = mask;
     }
     owl_engine_seq_drop(m->eng, 0, 0, -1, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -434,8 +407,7 @@ static owl_status generate(owl_server *s, gen_req *g, const int32_t *ids, size_t
         for (size_t i = 0; i < r->n_tokens; i++) observe(&s->met.per_token, per);
     }
     pthread_mutex_unlock(&s->met.lock);
-    owl_json_match_free(con.m);
-    free(con.allowed);
+    owl_token_mask_free(mask);
     owl_sampler_free(sm);
     return st;
 }
