@@ -346,6 +346,15 @@ typedef struct owl_lora_desc {
     const char *architecture; /* GGUF general.architecture of the base (NULL: "llama") */
 } owl_lora_desc;
 
+/* adapter_config.json + adapter_model.safetensors (F32, PEFT's tensor names,
+ * q/k rows in rotate-half order) in dir, created if missing; each file
+ * written atomically. */
+owl_status owl_lora_save_peft(const owl_lora_desc *d, const char *dir, owl_error *err);
+/* llama.cpp's GGUF LoRA (general.type "adapter", adapter.type "lora",
+ * adapter.lora.alpha; F32 tensors TARGET.lora_a, ne [n_in, r], and
+ * TARGET.lora_b, ne [r, n_out], q/k rows in GGUF order), written atomically.
+ * rsLoRA is folded into alpha (llama.cpp always divides by r). */
+owl_status owl_lora_save_gguf(const owl_lora_desc *d, const char *path, owl_error *err);
 /* The description applied as owl_engine_add_lora applies a file (its arrays are copied). */
 owl_status owl_engine_add_lora_desc(owl_engine *e, const owl_lora_desc *d, float scale, owl_error *err);
 
