@@ -358,6 +358,25 @@ owl_status owl_lora_save_gguf(const owl_lora_desc *d, const char *path, owl_erro
 /* The description applied as owl_engine_add_lora applies a file (its arrays are copied). */
 owl_status owl_engine_add_lora_desc(owl_engine *e, const owl_lora_desc *d, float scale, owl_error *err);
 
+/* Merging: a GGUF base with adapters folded in, W' = W + sum scale * s * B A
+ * for each adapted weight (dequantized, added in F32, quantized back to its
+ * own type or to dtype); every other tensor and all metadata are copied.
+ * Written atomically. */
+typedef struct owl_merge_params {
+    const owl_model *const *adapters;
+    const float *scales;      /* per adapter; NULL: all 1 */
+    size_t n_adapters;
+    int dtype;                /* type of the merged weights; -1: each keeps its own */
+    owl_progress_fn progress; /* tensors done / total; may be NULL */
+    void *progress_ctx;
+} owl_merge_params;
+typedef struct owl_merge_result {
+    size_t n_tensors, n_merged;
+    uint64_t bytes;           /* of the file written */
+} owl_merge_result;
+owl_status owl_lora_merge(const owl_model *base, const owl_merge_params *p, const char *path, owl_merge_result *r,
+                          owl_error *err);
+
 /* ---- sampling --------------------------------------------------------------
  * From logits to the next token: logit bias, penalties over the last
  * penalty_last_n accepted tokens, top-k, typical-p, top-p, min-p, temperature
