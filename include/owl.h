@@ -302,6 +302,81 @@ owl_status owl_engine_seq_drop(owl_engine *e, int32_t seq, int64_t p0, int64_t p
 /* Largest cached position of seq, -1 if none. */
 int64_t owl_engine_seq_pos_max(const owl_engine *e, int32_t seq);
 
+/* ---- LoRA adapters ---------------------------------------------------------
+ * A LoRA adapter is a pair of small matrices per adapted weight: W x becomes
+ * W x + scale * s * B (A x), with s = alpha / r (alpha / sqrt(r) with rsLoRA;
+ * MLX adapters: their scale; a GGUF LoRA without alpha: 1, as llama.cpp).
+ *
+ * Row order: Hugging Face checkpoints, and so PEFT and MLX adapters, keep the
+ * q and k projection rows in rotate-half order; llama.cpp's converter permutes
+ * them for the llama family (llama, deci, baichuan, olmo, deepseek, granite),
+ * whose GGUFs rotate interleaved pairs. Per head of head_dim rows:
+ * gguf_row(2i) = hf_row(i), gguf_row(2i+1) = hf_row(i + head_dim/2) (k heads
+ * counted with n_head_kv). owl brings B's q/k rows into the base's order;
+ * A acts on the input side and is never permuted. */
+
+/* Runs an adapter unmerged, in F32 (a PEFT or MLX directory, or a llama.cpp
+ * GGUF LoRA, opened with owl_model_open). Every factor is checked against the
+ * base weight it targets (OWL_ERR_INPUT names the tensor); adapters stack, and
+ * each added one takes the next index (0, 1, ...) so that a per-sequence
+ * selection can pick among them later. Add adapters before the first decode:
+ * the KV cache is not recomputed. The adapter must outlive the engine. */
+owl_status owl_engine_add_lora(owl_engine *e, const owl_model *adapter, float scale, owl_error *err);
+/* Adapters added so far. */
+int owl_engine_n_loras(const owl_engine *e);
+
+/* A LoRA adapter in memory, as a trainer holds it: the input of the writers
+ * below and of owl_engine_add_lora_desc. */
+typedef struct owl_lora_tensor {
+    const char *target;      /* canonical base weight name, e.g. "blk.0.attn_q.weight" */
+    int64_t rank, n_in, n_out;
+    const float *a;          /* rank x n_in, row-major */
+    const float *b;          /* n_out x rank, row-major, rows in the BASE's layout */
+} owl_lora_tensor;
+
+typedef struct owl_lora_desc {
+    const char *base_model;  /* base_model_name_or_path for adapter_config.json */
+    int64_t rank;
+    double alpha, dropout;
+    int use_rslora;
+    int base_rows_interleaved; /* 1: b rows of q/k are in GGUF's interleaved-rope order (permute for PEFT) */
+    int64_t n_head, n_head_kv, head_dim; /* for that permutation */
+    const owl_lora_tensor *t;
+    size_t n;
+    const char *architecture; /* GGUF general.architecture of the base (NULL: "llama") */
+} owl_lora_desc;
+
+/* adapter_config.json + adapter_model.safetensors (F32, PEFT's tensor names,
+ * q/k rows in rotate-half order) in dir, created if missing; each file
+ * written atomically. */
+owl_status owl_lora_save_peft(const owl_lora_desc *d, const char *dir, owl_error *err);
+/* llama.cpp's GGUF LoRA (general.type "adapter", adapter.type "lora",
+ * adapter.lora.alpha; F32 tensors TARGET.lora_a, ne [n_in, r], and
+ * TARGET.lora_b, ne [r, n_out], q/k rows in GGUF order), written atomically.
+ * rsLoRA is folded into alpha (llama.cpp always divides by r). */
+owl_status owl_lora_save_gguf(const owl_lora_desc *d, const char *path, owl_error *err);
+/* The description applied as owl_engine_add_lora applies a file (its arrays are copied). */
+owl_status owl_engine_add_lora_desc(owl_engine *e, const owl_lora_desc *d, float scale, owl_error *err);
+
+/* Merging: a GGUF base with adapters folded in, W' = W + sum scale * s * B A
+ * for each adapted weight (dequantized, added in F32, quantized back to its
+ * own type or to dtype); every other tensor and all metadata are copied.
+ * Written atomically. */
+typedef struct owl_merge_params {
+    const owl_model *const *adapters;
+    const float *scales;      /* per adapter; NULL: all 1 */
+    size_t n_adapters;
+    int dtype;                /* type of the merged weights; -1: each keeps its own */
+    owl_progress_fn progress; /* tensors done / total; may be NULL */
+    void *progress_ctx;
+} owl_merge_params;
+typedef struct owl_merge_result {
+    size_t n_tensors, n_merged;
+    uint64_t bytes;           /* of the file written */
+} owl_merge_result;
+owl_status owl_lora_merge(const owl_model *base, const owl_merge_params *p, const char *path, owl_merge_result *r,
+                          owl_error *err);
+
 /* ---- sampling --------------------------------------------------------------
  * From logits to the next token: logit bias, penalties over the last
  * penalty_last_n accepted tokens, top-k, typical-p, top-p, min-p, temperature

@@ -23,6 +23,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
 int cli_report_error(const owl_error *err);
@@ -33,6 +34,21 @@ const char *cli_accept_dir(char *buf, size_t cap);
 /* Enforces --policy F (or $OWL_POLICY) on an open model; 0 or an exit status
  * after printing the refusal. */
 int cli_enforce_policy(const char *policy_path, const owl_model *m, int accept_now);
+
+/* --lora ADAPTER[:SCALE], repeatable (run, chat, logits). */
+#define CLI_MAX_LORAS 16
+typedef struct cli_loras {
+    int n;
+    const char *path[CLI_MAX_LORAS];
+    float scale[CLI_MAX_LORAS];
+    owl_model *m[CLI_MAX_LORAS];
+} cli_loras;
+/* EXIT_OK, or the usage error's exit status (printed). Cuts ":SCALE" off arg. */
+int cli_lora_arg(cli_loras *l, const char *verb, char *arg);
+/* Opens every adapter and adds it to e, in order. */
+owl_status cli_lora_apply(cli_loras *l, owl_engine *e, owl_error *err);
+/* Closes the adapters, after the engine is freed. */
+void cli_lora_free(cli_loras *l);
 
 /* Progress bar on stderr, only when it is a terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);

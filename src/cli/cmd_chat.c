@@ -36,6 +36,8 @@ static const char usage[] =
     "  --stop TEXT          also stop an answer at this text (may repeat)\n"
     "  --ctx N              context size (default: min(training context, 4096))\n"
     "  --threads N          worker threads (default: all cores)\n"
+    "  --lora A[:S]         apply LoRA adapter A (a PEFT or MLX directory, or a GGUF LoRA)\n"
+    "                       unmerged, scaled by S (default 1); may repeat\n"
     "  --verbose            speed of each answer on stderr\n"
     "\n"
     "commands: /reset  /system TEXT  /save FILE  /load FILE  /params [name=value ...]  /help  /exit\n"
@@ -360,6 +362,7 @@ int cmd_chat(int argc, char **argv) {
     long threads = 0, ctx = 0;
     int rc = EXIT_OTHER;
     owl_error err = {0};
+    cli_loras loras = {0};
     const char *sampling[][2] = {{"--temp", "temp"}, {"--top-k", "top_k"}, {"--top-p", "top_p"}, {"--min-p", "min_p"},
                                  {"--repeat-penalty", "repeat_penalty"}, {"--seed", "seed"}, {"-n", "n"}};
     const char *sampling_set[7] = {0};
@@ -399,6 +402,13 @@ int cmd_chat(int argc, char **argv) {
             json_object_set_new(c.vars, name, val);
         } else if (!strcmp(a, "--ctx") && has) ctx = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--threads") && has) threads = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--lora") && has) {
+            int r = cli_lora_arg(&loras, "chat", argv[++i]);
+            if (r) {
+                rc = r;
+                goto done;
+            }
+        }
         else if (!strcmp(a, "--verbose")) c.verbose = 1;
         else if (a[0] == '-') {
             rc = cli_usage_error("chat", "unknown option '%s'", a);
@@ -435,7 +445,7 @@ int cmd_chat(int argc, char **argv) {
     int64_t train = owl_model_get_info(c.m)->hp.n_ctx_train;
     ep.n_ctx = ctx > 0 ? ctx : train > 0 && train < 4096 ? train : 4096;
     c.n_ctx = ep.n_ctx;
-    if (owl_engine_new(c.m, &ep, &c.e, &err) || !rebuild_sampler(&c, &err)) goto fail;
+    if (owl_engine_new(c.m, &ep, &c.e, &err) || cli_lora_apply(&loras, c.e, &err) || !rebuild_sampler(&c, &err)) goto fail;
     c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -477,6 +487,7 @@ done:
     json_decref(c.messages);
     owl_sampler_free(c.sm);
     owl_engine_free(c.e);
+    cli_lora_free(&loras);
     owl_tokenizer_free(c.tk);
     owl_model_close(c.m);
     return rc;

@@ -13,7 +13,8 @@
 #include "core/atomic_file.h"
 
 static const char usage[] =
-    "usage: owl logits MODEL --ids 1,2,3 [--out F.f32] [--greedy N] [--threads N] [--ctx N] [--kv f16|f32|q8_0] [--json]\n"
+    "usage: owl logits MODEL --ids 1,2,3 [--out F.f32] [--greedy N] [--lora A[:S]] [--threads N] [--ctx N]\n"
+    "                   [--kv f16|f32|q8_0] [--json]\n"
     "\n"
     "Runs the prompt ids through the model as one batch (positions 0..n-1).\n"
     "\n"
@@ -22,6 +23,8 @@ static const char usage[] =
     "                 float32 little-endian values (written atomically)\n"
     "  --greedy N     then take N greedy steps (argmax, lowest id on ties) and print\n"
     "                 the chosen ids\n"
+    "  --lora A[:S]   apply LoRA adapter A (a PEFT or MLX directory, or a GGUF LoRA)\n"
+    "                 unmerged, scaled by S (default 1); may repeat\n"
     "  --threads N    worker threads (default: all cores)\n"
     "  --ctx N        KV cache cells (default: min(training context, 4096))\n"
     "  --kv TYPE      KV cache type: f16 (default, as llama.cpp), f32 or q8_0\n"
@@ -58,40 +61,46 @@ int cmd_logits(int argc, char **argv) {
     const char *model = NULL, *ids_arg = NULL, *out = NULL, *kv = "f16";
     long greedy = 0, threads = 0, ctx = 0;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
+    cli_loras loras = {0};
+    int rc = EXIT_OK;
+    for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            cli_lora_free(&loras);
             return EXIT_OK;
         }
         int has = i + 1 < argc;
         if (!strcmp(a, "--ids") && has) ids_arg = argv[++i];
+        else if (!strcmp(a, "--lora") && has) rc = cli_lora_arg(&loras, "logits", argv[++i]);
         else if (!strcmp(a, "--out") && has) out = argv[++i];
         else if (!strcmp(a, "--kv") && has) kv = argv[++i];
         else if (!strcmp(a, "--greedy") && has) greedy = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--threads") && has) threads = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--ctx") && has) ctx = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--json")) json = 1;
-        else if (a[0] == '-') return cli_usage_error("logits", "unknown option or missing value: %s", a);
+        else if (a[0] == '-') rc = cli_usage_error("logits", "unknown option or missing value: %s", a);
         else if (!model) model = a;
-        else return cli_usage_error("logits", "one model only (got %s and %s)", model, a);
+        else rc = cli_usage_error("logits", "one model only (got %s and %s)", model, a);
     }
-    if (!model) return cli_usage_error("logits", "no model given");
     int32_t *ids = NULL;
     int64_t n = 0;
-    if (!ids_arg || !parse_ids(ids_arg, &ids, &n)) {
+    if (!rc && !model) rc = cli_usage_error("logits", "no model given");
+    if (!rc && (!ids_arg || !parse_ids(ids_arg, &ids, &n)))
+        rc = cli_usage_error("logits", "--ids needs comma-separated non-negative integers");
+    if (!rc && (greedy < 0 || greedy > 1 << 20 || threads < 0 || threads > 1024 || ctx < 0))
+        rc = cli_usage_error("logits", "--greedy, --threads and --ctx take small non-negative numbers");
+    if (!rc && strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0"))
+        rc = cli_usage_error("logits", "--kv is f16, f32 or q8_0");
+    if (rc) {
         free(ids);
-        return cli_usage_error("logits", "--ids needs comma-separated non-negative integers");
+        cli_lora_free(&loras);
+        return rc;
     }
-    if (greedy < 0 || greedy > 1 << 20 || threads < 0 || threads > 1024 || ctx < 0)
-        return free(ids), cli_usage_error("logits", "--greedy, --threads and --ctx take small non-negative numbers");
-    if (strcmp(kv, "f16") && strcmp(kv, "f32") && strcmp(kv, "q8_0"))
-        return free(ids), cli_usage_error("logits", "--kv is f16, f32 or q8_0");
 
     owl_error err = {0};
     owl_model *m = NULL;
     owl_engine *e = NULL;
-    int rc = EXIT_OK;
     int8_t *want = calloc((size_t)n, 1);
     float *all = NULL;
     owl_engine_params p = owl_engine_default_params();
@@ -99,7 +108,7 @@ int cmd_logits(int argc, char **argv) {
     p.kv_type = !strcmp(kv, "f32") ? OWL_KV_F32 : !strcmp(kv, "q8_0") ? OWL_KV_Q8_0 : OWL_KV_F16;
     p.n_ctx = ctx ? ctx : n + greedy + 1;
     p.n_batch = n;
-    if (!want || owl_model_open(model, &m, &err) || owl_engine_new(m, &p, &e, &err)) {
+    if (!want || owl_model_open(model, &m, &err) || owl_engine_new(m, &p, &e, &err) || cli_lora_apply(&loras, e, &err)) {
         rc = want ? cli_report_error(&err) : EXIT_OTHER;
         goto done;
     }
@@ -157,6 +166,7 @@ done:
     free(want);
     free(ids);
     owl_engine_free(e);
+    cli_lora_free(&loras);
     owl_model_close(m);
     return rc;
 }

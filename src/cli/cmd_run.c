@@ -49,6 +49,8 @@ static const char usage[] =
     "                         a prompt plus -n that does not fit is an error, never cut\n"
     "  --threads N            worker threads (default: all cores)\n"
     "  --kv f16|f32|q8_0      KV cache type (default f16)\n"
+    "  --lora A[:S]           apply LoRA adapter A (a PEFT or MLX directory, or a GGUF LoRA)\n"
+    "                         unmerged, scaled by S (default 1); may repeat\n"
     "  --json                 print one JSON object at the end instead of streaming:\n"
     "                         {text, tokens, stop_reason, n_prompt, timings, seed}\n"
     "  --logprobs N           with --json: each token's log-probability and the N (0..20)\n"
@@ -168,6 +170,7 @@ int cmd_run(int argc, char **argv) {
     const char *policy = NULL, *require_signed = NULL, *manifest = NULL, *audit_log = NULL;
     int audit_content = 0;
     char model_digest[65] = "";
+    cli_loras loras = {0};
     /* sampler options are collected first and applied over the model's defaults */
     struct { const char *flag; double lo, hi; int set; double v; } opt[] = {
         {"--temp", 0, 100, 0, 0},           {"--top-k", 0, 1 << 24, 0, 0},     {"--top-p", 1e-9, 1, 0, 0},
@@ -218,7 +221,10 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--grammar") && has) grammar_file = argv[++i];
         else if (!strcmp(a, "--regex") && has) regex_src = argv[++i];
         else if (!strcmp(a, "--kv") && has) kv = argv[++i];
-        else if (!strcmp(a, "--chat")) chat = 1;
+        else if (!strcmp(a, "--lora") && has) {
+            int r = cli_lora_arg(&loras, "run", argv[++i]);
+            if (r) return r;
+        } else if (!strcmp(a, "--chat")) chat = 1;
         else if (!strcmp(a, "--system") && has) system = argv[++i];
         else if (!strcmp(a, "--template") && has) template_file = argv[++i];
         else if (!strcmp(a, "--json")) json = 1;
@@ -326,7 +332,8 @@ int cmd_run(int argc, char **argv) {
         rc = EXIT_INPUT;
         goto done;
     }
-    if (owl_engine_new(m, &ep, &e, &err) || owl_sampler_new(&sp, owl_engine_n_vocab(e), &sm, &err) ||
+    if (owl_engine_new(m, &ep, &e, &err) || cli_lora_apply(&loras, e, &err) ||
+        owl_sampler_new(&sp, owl_engine_n_vocab(e), &sm, &err) ||
         owl_stop_new(stops, n_stops, &stop, &err))
         goto fail;
     if (schema_file) {
@@ -527,6 +534,7 @@ done:
     owl_stop_free(stop);
     owl_sampler_free(sm);
     owl_engine_free(e);
+    cli_lora_free(&loras);
     owl_tokenizer_free(tk);
     owl_model_close(m);
     return rc;

@@ -25,6 +25,7 @@ static const verb_entry verbs[] = {
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
+    {"merge", cmd_merge, "fold LoRA adapters into a base model's weights (a new GGUF)"},
     {"manifest", cmd_manifest, "print a model's provenance manifest (file and tensor digests)"},
     {"keygen", cmd_keygen, "make an Ed25519 key pair for signing manifests"},
     {"sign", cmd_sign, "sign a manifest with an Ed25519 key"},

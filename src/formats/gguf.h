@@ -92,12 +92,20 @@ typedef struct owl_gguf_out_tensor {
     uint32_t n_dims;
     uint64_t ne[OWL_MAX_DIMS];
     uint32_t type;
-    const void *data;     /* NULL: n_bytes of zeros, written as a hole */
+    const void *data;     /* NULL: n_bytes of zeros, written as a hole (or made, below) */
     uint64_t n_bytes;
 } owl_gguf_out_tensor;
 
 owl_status owl_gguf_write(const char *path, uint32_t version, const owl_gguf_kv *kv, uint64_t n_kv,
                           const owl_gguf_out_tensor *tensors, uint64_t n_tensors, uint64_t alignment, owl_error *err);
+
+/* The same, with the data of tensors whose data is NULL computed as they are
+   written (merging), so that one made tensor at a time is held in memory:
+   make fills dst with tensors[index].n_bytes bytes. */
+typedef owl_status (*owl_gguf_make_fn)(void *ctx, uint64_t index, void *dst, owl_error *err);
+owl_status owl_gguf_write_made(const char *path, uint32_t version, const owl_gguf_kv *kv, uint64_t n_kv,
+                               const owl_gguf_out_tensor *tensors, uint64_t n_tensors, uint64_t alignment,
+                               owl_gguf_make_fn make, void *make_ctx, owl_error *err);
 
 /* Fills the model description from a parsed GGUF (formats/gguf_model.c). */
 owl_status owl_gguf_describe(owl_model *m, owl_gguf *g, int file, owl_error *err);

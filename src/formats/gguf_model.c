@@ -324,6 +324,55 @@ static owl_status read_license(owl_model *m, const owl_gguf *g, owl_error *err) 
     return OWL_OK;
 }
 
+/* llama.cpp's LoRA files (convert_lora_to_gguf.py): general.type "adapter",
+   adapter.type "lora", adapter.lora.alpha, tensors TARGET.lora_a / .lora_b.
+   The rank is lora_a's ne[1] (llama.cpp allows one per tensor; the first
+   stands for the adapter); the targets are the distinct weight kinds. */
+static owl_status read_adapter(owl_model *m, const owl_gguf *g, owl_error *err) {
+    const char *path = m->files[0].path;
+    owl_strview type;
+    if (!owl_gguf_get_str(g, "adapter.type", &type) || type.len != 4 || memcmp(type.p, "lora", 4))
+        return owl_fail(err, OWL_ERR_UNSUPPORTED, "%s: a GGUF adapter whose adapter.type is not \"lora\" (owl reads LoRA adapters)",
+                        path);
+    owl_adapter_info *a = &m->adapter;
+    a->kind = "lora";
+    const owl_gguf_kv *kv = owl_gguf_find(g, "adapter.lora.alpha");
+    if (kv && (!owl_gguf_get_float(g, "adapter.lora.alpha", &a->alpha) || !(a->alpha >= 0 && a->alpha <= 1e9)))
+        return owl_fail(err, OWL_ERR_INPUT, "%s: byte %llu: adapter.lora.alpha must be a number from 0 to 1e9", path,
+                        (unsigned long long)kv->offset);
+    const char *kinds[64];
+    size_t n_kinds = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const owl_tensor *t = &m->tensors[i];
+        size_t n = strlen(t->name);
+        if (n < 15 || strcmp(t->name + n - 14, ".weight.lora_a")) continue;
+        if (!a->rank && t->n_dims == 2) a->rank = (int64_t)t->ne[1];
+        /* blk.N.KIND.weight.lora_a -> KIND */
+        const char *k = t->name, *end = t->name + n - 14;
+        if (!strncmp(k, "blk.", 4) && (k = strchr(k + 4, '.')) != NULL) k++;
+        else k = t->name;
+        if (k >= end) continue;
+        size_t j = 0;
+        while (j < n_kinds && (strlen(kinds[j]) != (size_t)(end - k) || memcmp(kinds[j], k, (size_t)(end - k)))) j++;
+        if (j < n_kinds || n_kinds == sizeof kinds / sizeof kinds[0]) continue;
+        if (!(kinds[n_kinds] = owl_model_strndup(m, k, (size_t)(end - k)))) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        for (j = n_kinds++; j > 0 && strcmp(kinds[j - 1], kinds[j]) > 0; j--) { /* sorted: a handful */
+            const char *tmp = kinds[j];
+            kinds[j] = kinds[j - 1];
+            kinds[j - 1] = tmp;
+        }
+    }
+    if (n_kinds) {
+        const char **arr = owl_model_alloc(m, n_kinds * sizeof *arr);
+        if (!arr) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        memcpy(arr, kinds, n_kinds * sizeof *arr);
+        a->targets = arr;
+        a->n_targets = n_kinds;
+    }
+    if (m->info.license.n_base_models) a->base_model = m->info.license.base_models[0];
+    return OWL_OK;
+}
+
 owl_status owl_gguf_describe(owl_model *m, owl_gguf *g, int file, owl_error *err) {
     owl_status st;
     m->info.format = OWL_FORMAT_GGUF;
@@ -362,6 +411,9 @@ owl_status owl_gguf_describe(owl_model *m, owl_gguf *g, int file, owl_error *err
         has_embd |= g->tensors[i].name.len == 17 && memcmp(g->tensors[i].name.p, "token_embd.weight", 17) == 0;
     }
     m->info.hp.tied_embeddings = has_embd && !has_output;
+    owl_strview gtype;
+    if (owl_gguf_get_str(g, "general.type", &gtype) && gtype.len == 7 && !memcmp(gtype.p, "adapter", 7))
+        return read_adapter(m, g, err);
     return OWL_OK;
 }
 

@@ -2,6 +2,7 @@
  * Layout as llama.cpp writes it: header, metadata, tensor infos, zero padding
  * to the alignment, then each tensor's data padded to the alignment, so a
  * llama.cpp-written file read and written back is byte-identical. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/atomic_file.h"
@@ -71,6 +72,12 @@ static void pad_to(owl_atomic_file *f, uint64_t alignment) {
 
 owl_status owl_gguf_write(const char *path, uint32_t version, const owl_gguf_kv *kv, uint64_t n_kv,
                           const owl_gguf_out_tensor *tensors, uint64_t n_tensors, uint64_t alignment, owl_error *err) {
+    return owl_gguf_write_made(path, version, kv, n_kv, tensors, n_tensors, alignment, NULL, NULL, err);
+}
+
+owl_status owl_gguf_write_made(const char *path, uint32_t version, const owl_gguf_kv *kv, uint64_t n_kv,
+                               const owl_gguf_out_tensor *tensors, uint64_t n_tensors, uint64_t alignment,
+                               owl_gguf_make_fn make, void *make_ctx, owl_error *err) {
     if (version != 2 && version != 3) return owl_fail(err, OWL_ERR_USAGE, "%s: cannot write GGUF version %u", path, version);
     if (!alignment || (alignment & (alignment - 1)))
         return owl_fail(err, OWL_ERR_USAGE, "%s: alignment %llu is not a power of two", path, (unsigned long long)alignment);
@@ -106,8 +113,22 @@ owl_status owl_gguf_write(const char *path, uint32_t version, const owl_gguf_kv 
     /* gguf-py writes no padding after the metadata of a tensorless (vocab-only) file */
     if (n_tensors) pad_to(&f, alignment);
     for (uint64_t i = 0; i < n_tensors; i++) {
-        if (tensors[i].data) owl_atomic_write(&f, tensors[i].data, (size_t)tensors[i].n_bytes);
-        else owl_atomic_write_zeros(&f, tensors[i].n_bytes); /* all-zero data: a sparse hole */
+        const owl_gguf_out_tensor *t = &tensors[i];
+        if (t->data) {
+            owl_atomic_write(&f, t->data, (size_t)t->n_bytes);
+        } else if (make) {
+            void *buf = malloc(t->n_bytes ? (size_t)t->n_bytes : 1);
+            st = buf ? make(make_ctx, i, buf, err) : owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
+            if (st) {
+                free(buf);
+                owl_atomic_abort(&f);
+                return st;
+            }
+            owl_atomic_write(&f, buf, (size_t)t->n_bytes);
+            free(buf);
+        } else {
+            owl_atomic_write_zeros(&f, t->n_bytes); /* all-zero data: a sparse hole */
+        }
         pad_to(&f, alignment);
     }
     return owl_atomic_commit(&f, err);

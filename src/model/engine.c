@@ -9,6 +9,7 @@
 #include "core/checked.h"
 #include "core/error.h"
 #include "model/engine.h"
+#include "model/lora.h"
 
 #define MAX_CTX (1ll << 22)
 #define MAX_BATCH (1ll << 16)
@@ -148,6 +149,7 @@ owl_status owl_engine_new(const owl_model *m, const owl_engine_params *pp, owl_e
 void owl_engine_free(owl_engine *e) {
     if (!e) return;
     owl_pool_free(e->pool);
+    owl_engine_free_loras(e);
     free_state(e);
     owl_kv_free(&e->kv);
     owl_weights_free(&e->w);

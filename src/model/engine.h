@@ -55,6 +55,11 @@ struct owl_engine {
     float moe_scale;
     int64_t n_groups, n_groups_used;
     int parallel_residual;
+    /* LoRA adapters (model/lora.c): their factors hang off the linear maps */
+    struct owl_lora_set *loras; /* one per adapter, in the order added */
+    int n_loras;
+    float *lora_u;              /* n_batch x the largest rank: A x of one adapter */
+    int64_t lora_rank_cap;
 };
 
 /* y[t][o] = W x[t] (+ b) for n_tok rows of x (n_in floats apart); mat picks

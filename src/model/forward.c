@@ -8,6 +8,7 @@
 
 #include "model/engine.h"
 #include "model/layers.h"
+#include "model/lora.h"
 
 /* ---- linear maps --------------------------------------------------------- */
 
@@ -66,6 +67,7 @@ void linear_forward(owl_engine *e, const owl_linear *L, int64_t mat, const float
         for (int64_t t = 0; t < n_tok; t++)
             for (int64_t r = 0; r < L->n_out; r++) y[t * L->n_out + r] += b[r];
     }
+    for (const owl_lora_factors *f = L->lora; f; f = f->next) owl_lora_forward(e, f, x, n_tok, y);
 }
 
 /* ---- embeddings ---------------------------------------------------------- */

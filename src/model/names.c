@@ -303,6 +303,20 @@ int owl_hf_tensor_name(const char *hf_name, const char *family, char *out, size_
     return 0;
 }
 
+int owl_hf_name_of(const char *canonical, const char *family, char *out, size_t out_size) {
+    if (!out_size) return -1;
+    match_state st;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (rules[i].families && !family_listed(rules[i].families, family)) continue;
+        if (!match(rules[i].owl, canonical, &st)) continue;
+        if (substitute(rules[i].hf, &st, out, out_size)) return 1;
+        out[0] = '\0';
+        return -1;
+    }
+    out[0] = '\0';
+    return 0;
+}
+
 owl_status owl_model_canonical_names(owl_model *m, size_t first, const char *family, owl_error *err) {
     char buf[1200];
     for (size_t i = first; i < m->n_tensors; i++) {

@@ -30,6 +30,13 @@ int owl_family_ties_by_default(const char *family);
    the result does not fit in out_size bytes (out is then ""). */
 int owl_hf_tensor_name(const char *hf_name, const char *family, char *out, size_t out_size);
 
+/* The other way: the Hugging Face name of a canonical one (blk.3.attn_q.weight
+   -> model.layers.3.self_attn.q_proj.weight), for writers. Several Hugging
+   Face layouts share canonical names; the first row of the table wins, which
+   for the common names is Llama's. Returns 1 if found, 0 if no row maps the
+   name, -1 if the result does not fit (out is "" unless 1). */
+int owl_hf_name_of(const char *canonical, const char *family, char *out, size_t out_size);
+
 /* Gives tensors [first, m->n_tensors) their canonical names (a name no
    pattern knows stays as found); source_name is kept. */
 owl_status owl_model_canonical_names(owl_model *m, size_t first, const char *family, owl_error *err);

@@ -13,6 +13,8 @@
 #include "model/arch.h"
 #include "model/model.h"
 
+struct owl_lora_factors;
+
 /* One linear map y = W x (+ b), or n_mat of them stacked (experts, heads). */
 typedef struct owl_linear {
     const char *name;          /* tensor name for messages; NULL: absent */
@@ -25,6 +27,7 @@ typedef struct owl_linear {
     const float *bias;         /* n_mat * n_out, or NULL */
     const float *q80_scales;   /* llama2.c int8: scale of each group of the flattened matrix */
     int64_t q80_group;
+    struct owl_lora_factors *lora; /* adapters on this map (model/lora.h), or NULL */
 } owl_linear;
 
 typedef struct owl_normw {
