@@ -24,6 +24,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
 
 /* Prints "owl: MESSAGE" and a hint; returns the exit status for err. */
 int cli_report_error(const owl_error *err);

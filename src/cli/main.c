@@ -24,6 +24,7 @@ static const verb_entry verbs[] = {
     {"serve", cmd_serve, "an OpenAI-compatible HTTP server on loopback"},
     {"synth", cmd_synth, "write a random-weight model of a real shape (for benchmarks)"},
     {"bench", cmd_bench, "measure tokens/s against this machine's ceilings"},
+    {"finetune", cmd_finetune, "train a LoRA adapter on local data (PEFT and GGUF outputs)"},
     {"logits", cmd_logits, "run the forward pass: logits and greedy ids of a prompt"},
     {"merge", cmd_merge, "fold LoRA adapters into a base model's weights (a new GGUF)"},
     {"manifest", cmd_manifest, "print a model's provenance manifest (file and tensor digests)"},
