@@ -10,6 +10,7 @@
 #include "owl.h"
 #include "train/lora_model.h"
 #include "train/ops.h"
+#include "train/data.h"
 #include "train/rng.h"
 
 static uint64_t rng_state = 1;
@@ -312,6 +313,148 @@ static void test_refuses_bad_config(void) {
     owl_model_close(m);
 }
 
+/* ---- data ------------------------------------------------------------------------ */
+
+static const char *write_file(const char *name, const char *text) {
+    static char path[8][256];
+    static int k;
+    char *p = path[k++ & 7];
+    snprintf(p, 256, "/tmp/owl_test_train_%d_%s", (int)getpid(), name);
+    FILE *f = fopen(p, "wb");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static owl_tokenizer *stories_tokenizer(owl_model *m) {
+    owl_tokenizer *tk = NULL;
+    owl_error err = {0};
+    if (owl_tokenizer_new(m, &tk, &err)) {
+        fprintf(stderr, "FATAL: %s\n", err.message);
+        exit(3);
+    }
+    return tk;
+}
+
+static void test_data_text_record(void) {
+    owl_model *m = open_stories();
+    owl_tokenizer *tk = stories_tokenizer(m);
+    const char *path = write_file("text.jsonl", "{\"text\": \"Once upon a time\"}\n\n{\"text\": \"Zog\"}\n");
+    train_data d;
+    owl_error err = {0};
+    CHECK(train_data_load(path, m, tk, NULL, &d, &err) == OWL_OK, "%s", err.message);
+    CHECK(d.n_docs == 2, "%lld records (the blank line is no record)", (long long)d.n_docs);
+    static const int32_t want[] = {1, 403, 407, 261, 378, 2};
+    CHECK(d.docs[0].n == 6 && !memcmp(d.docs[0].tok, want, sizeof want), "BOS, the text's ids (llama.cpp's), EOS");
+    CHECK(d.docs[0].scored[0] == 0 && d.docs[0].scored[1] && d.docs[0].scored[5], "all but BOS scored");
+    CHECK(d.n_scored == d.n_tokens - 2, "%lld of %lld", (long long)d.n_scored, (long long)d.n_tokens);
+    CHECK(strlen(d.digest) == 64, "data digest");
+    train_data_free(&d);
+    unlink(path);
+    owl_tokenizer_free(tk);
+    owl_model_close(m);
+}
+
+static const char tmpl[] =
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+
+static void test_data_chat_scores_only_answers(void) {
+    owl_model *m = open_stories();
+    owl_tokenizer *tk = stories_tokenizer(m);
+    const char *path = write_file("chat.jsonl",
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"Who is the hero?\"}, {\"role\": \"assistant\", \"content\": \"Zog is.\"},"
+        " {\"role\": \"user\", \"content\": \"And then?\"}, {\"role\": \"assistant\", \"content\": \"Zog ran home.\"}]}\n");
+    train_data d;
+    owl_error err = {0};
+    CHECK(train_data_load(path, m, tk, tmpl, &d, &err) == OWL_OK, "%s", err.message);
+    if (d.n_docs == 1) {
+        const train_doc *doc = &d.docs[0];
+        int32_t sc[256], un[256];
+        size_t ns = 0, nu = 0;
+        for (int64_t i = 0; i < doc->n && i < 256; i++) {
+            if (doc->scored[i]) sc[ns++] = doc->tok[i];
+            else un[nu++] = doc->tok[i];
+        }
+        char *a = NULL, *b = NULL;
+        size_t la, lb;
+        owl_detokenize(tk, sc, ns, 0, &a, &la, &err);
+        owl_detokenize(tk, un, nu, 0, &b, &lb, &err);
+        CHECK(a && strcmp(a, "Zog is.\nZog ran home.\n") == 0 && strstr(b, "Who is the hero?") && !strstr(b, "Zog"),
+              "scored '%s' / not scored '%s'", a, b);
+        CHECK(doc->tok[0] == 1, "BOS first (the tokenizer adds one; the template has none)");
+        free(a);
+        free(b);
+    }
+    train_data_free(&d);
+    /* a record whose template cannot be cut turn by turn, and one with no answer */
+    path = write_file("chat2.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+    CHECK(train_data_load(path, m, tk, tmpl, &d, &err) == OWL_ERR_INPUT && strstr(err.message, ":1:") &&
+              strstr(err.message, "no assistant"), "%s", err.message);
+    unlink(path);
+    owl_tokenizer_free(tk);
+    owl_model_close(m);
+}
+
+static void test_data_bad_records_name_their_line(void) {
+    owl_model *m = open_stories();
+    owl_tokenizer *tk = stories_tokenizer(m);
+    train_data d;
+    owl_error err = {0};
+    const char *p1 = write_file("bad1.jsonl", "{\"text\": \"a b c\"}\n\n{\"text\": 5}\n");
+    CHECK(train_data_load(p1, m, tk, NULL, &d, &err) == OWL_ERR_INPUT && strstr(err.message, "bad1.jsonl:3:") &&
+              strstr(err.message, "\"text\""), "%s", err.message);
+    const char *p2 = write_file("bad2.jsonl", "{\"text\": \"a b c\"}\n{\"text\": \"x\"\n");
+    CHECK(train_data_load(p2, m, tk, NULL, &d, &err) == OWL_ERR_INPUT && strstr(err.message, "bad2.jsonl:2:") &&
+              strstr(err.message, "invalid JSON"), "%s", err.message);
+    const char *p3 = write_file("bad3.jsonl", "{\"messages\": [{\"role\": \"user\"}]}\n");
+    CHECK(train_data_load(p3, m, tk, tmpl, &d, &err) == OWL_ERR_INPUT && strstr(err.message, ":1:") &&
+              strstr(err.message, "content"), "%s", err.message);
+    CHECK(train_data_load("/nonexistent/train.jsonl", m, tk, NULL, &d, &err) == OWL_ERR_IO, "%s", err.message);
+    unlink(p1);
+    unlink(p2);
+    unlink(p3);
+    owl_tokenizer_free(tk);
+    owl_model_close(m);
+}
+
+/* Packed sequences: no target crosses a record, positions restart per record,
+   and a query only sees its own record. */
+static void test_data_packing(void) {
+    owl_model *m = open_stories();
+    owl_tokenizer *tk = stories_tokenizer(m);
+    const char *path = write_file("pack.jsonl", "{\"text\": \"Once upon a time\"}\n{\"text\": \"Once upon a time\"}\n");
+    train_data d;
+    owl_error err = {0};
+    CHECK(train_data_load(path, m, tk, NULL, &d, &err) == OWL_OK, "%s", err.message);
+    train_stream s;
+    train_seq q;
+    CHECK(train_stream_init(&s, &d, 8, 1, 1, &err) == OWL_OK && train_seq_alloc(&q, 8, &err) == OWL_OK, "%s", err.message);
+    CHECK(s.n_seq == 2, "12 tokens in sequences of 8 inputs: %lld", (long long)s.n_seq);
+    CHECK(train_stream_get(&s, 0, 0, &q, &err) == OWL_OK, "%s", err.message);
+    /* file order: [1 403 407 261 378 2][1 403 ...]; input 5 is the EOS, its target the next BOS */
+    CHECK(q.tokens[5] == 2 && q.targets[5] == 1 && q.w[5] == 0, "no loss across records (%d %d %g)", q.tokens[5], q.targets[5], q.w[5]);
+    CHECK(q.w[0] == 1 && q.targets[0] == 403 && q.pos[6] == 0 && q.doc[6] != q.doc[5], "positions restart, documents differ");
+    CHECK(q.n_scored == 7, "%lld scored", (long long)q.n_scored);
+    CHECK(train_stream_get(&s, 1, 0, &q, &err) == OWL_OK && q.w[3] == 0 && q.tokens[3] == 0 && q.w[2] != 0,
+          "the last sequence is padded (%g %d)", q.w[3], q.tokens[3]);
+    /* epochs shuffle with the seed: the same seed, the same order */
+    train_seq q2;
+    train_stream s2;
+    train_seq_alloc(&q2, 8, &err);
+    train_stream_init(&s2, &d, 8, 1, 1, &err);
+    train_stream_get(&s, 5, 1, &q, &err);
+    train_stream_get(&s2, 5, 1, &q2, &err);
+    CHECK(!memcmp(q.tokens, q2.tokens, 8 * sizeof(int32_t)) && !memcmp(q.w, q2.w, 8 * sizeof(float)), "seeded order");
+    train_seq_free(&q);
+    train_seq_free(&q2);
+    train_stream_free(&s);
+    train_stream_free(&s2);
+    train_data_free(&d);
+    unlink(path);
+    owl_tokenizer_free(tk);
+    owl_model_close(m);
+}
+
 int main(void) {
     RUN(test_rmsnorm_grad);
     RUN(test_rope_grad);
@@ -322,5 +465,9 @@ int main(void) {
     RUN(test_model_matches_engine);
     RUN(test_threads_bit_identical);
     RUN(test_refuses_bad_config);
+    RUN(test_data_text_record);
+    RUN(test_data_chat_scores_only_answers);
+    RUN(test_data_bad_records_name_their_line);
+    RUN(test_data_packing);
     DONE("test_train");
 }

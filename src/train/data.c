@@ -101,9 +101,48 @@ static owl_status render(const owl_model *m, const char *template_src, json_t *m
     return st;
 }
 
-/* {"messages": [...]}: the whole conversation rendered once; each assistant
-   turn's span is found as the text between the render of the turns before it
-   with the generation prompt and the render that includes it. */
+/* Chat text as the model reads it: special-token text parsed, BOS put first
+   when the tokenizer adds one and the template did not write it. */
+static owl_status chat_tokens(const owl_model *m, const owl_tokenizer *tk, const char *text, size_t len, int32_t **ids,
+                              size_t *n, owl_error *err) {
+    owl_status st = owl_tokenize(tk, text, len, OWL_TOKENIZE_PARSE_SPECIAL, ids, n, err);
+    if (st) return st;
+    /* whether the tokenizer adds BOS, as its own rules (and defaults) say */
+    int32_t *probe = NULL;
+    size_t np = 0;
+    if ((st = owl_tokenize(tk, "", 0, OWL_TOKENIZE_ADD_SPECIAL, &probe, &np, err))) return st;
+    int64_t bos = np > 0 && probe[0] == special_id(m, "bos") ? probe[0] : -1;
+    free(probe);
+    if (bos >= 0 && (*n == 0 || (*ids)[0] != bos)) {
+        int32_t *p = realloc(*ids, (*n + 1) * sizeof *p);
+        if (!p) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        memmove(p + 1, p, *n * sizeof *p);
+        p[0] = (int32_t)bos;
+        *ids = p;
+        (*n)++;
+    }
+    return OWL_OK;
+}
+
+/* How many leading tokens of the whole conversation the text full[0, len)
+   accounts for: the tokens of that prefix that agree with the whole. */
+static owl_status boundary(const owl_model *m, const owl_tokenizer *tk, const char *full, size_t len, const int32_t *all,
+                           size_t n_all, size_t *at, owl_error *err) {
+    int32_t *ids = NULL;
+    size_t n = 0;
+    owl_status st = chat_tokens(m, tk, full, len, &ids, &n, err);
+    if (st) return st;
+    size_t k = 0;
+    while (k < n && k < n_all && ids[k] == all[k]) k++;
+    free(ids);
+    *at = k;
+    return OWL_OK;
+}
+
+/* {"messages": [...]}: the whole conversation rendered and tokenized once.
+   Assistant turn i spans the text between the render of the turns before it
+   with the generation prompt and the render that includes it; its tokens are
+   found by tokenizing those prefixes (tokens never straddle the cut). */
 static owl_status chat_record(train_data *d, const owl_model *m, const owl_tokenizer *tk, const char *template_src,
                               json_t *msgs, const char *where, owl_error *err) {
     size_t n = json_array_size(msgs);
@@ -118,30 +157,44 @@ static owl_status chat_record(train_data *d, const owl_model *m, const owl_token
     }
     if (!any) return owl_fail(err, OWL_ERR_INPUT, "%s: no assistant turn to learn from", where);
     char *full = NULL;
-    size_t full_len = 0;
+    size_t full_len = 0, n_all = 0;
+    int32_t *all = NULL;
+    uint8_t *scored = NULL;
     owl_status st = render(m, template_src, msgs, n, 0, &full, &full_len, err);
     if (st) return owl_fail(err, st, "%s: %s", where, err->message);
-    if ((st = add_doc(d, err))) goto out;
-    size_t done = 0; /* bytes of full already tokenized */
+    if ((st = chat_tokens(m, tk, full, full_len, &all, &n_all, err))) goto out;
+    if (!(scored = calloc(n_all + 1, 1))) {
+        st = owl_fail(err, OWL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < n && !st; i++) {
         if (strcmp(json_string_value(json_object_get(json_array_get(msgs, i), "role")), "assistant") != 0) continue;
         char *before = NULL, *with = NULL;
-        size_t lb = 0, lw = 0;
+        size_t lb = 0, lw = 0, t0 = 0, t1 = 0;
         st = render(m, template_src, msgs, i, 1, &before, &lb, err);
         if (!st) st = render(m, template_src, msgs, i + 1, 0, &with, &lw, err);
-        if (!st && (lb < done || lb > lw || lw > full_len || memcmp(before, full, lb) != 0 || memcmp(with, full, lw) != 0))
+        if (!st && (lb > lw || lw > full_len || memcmp(before, full, lb) != 0 || memcmp(with, full, lw) != 0))
             st = owl_fail(err, OWL_ERR_INPUT,
                           "%s: the chat template does not render this conversation turn by turn (messages[%zu]), so "
                           "the assistant's tokens cannot be told apart; give a template with --chat-template", where, i);
-        if (!st) st = append_text(d, tk, full + done, lb - done, OWL_TOKENIZE_PARSE_SPECIAL, 0, err);
-        if (!st) st = append_text(d, tk, full + lb, lw - lb, OWL_TOKENIZE_PARSE_SPECIAL, 1, err);
-        if (!st) done = lw;
+        if (!st) st = boundary(m, tk, full, lb, all, n_all, &t0, err);
+        if (!st) st = boundary(m, tk, full, lw, all, n_all, &t1, err);
+        for (size_t k = t0; !st && k < t1; k++) scored[k] = 1;
         free(before);
         free(with);
     }
-    if (!st && done < full_len) st = append_text(d, tk, full + done, full_len - done, OWL_TOKENIZE_PARSE_SPECIAL, 0, err);
+    if (!st) st = add_doc(d, err);
+    for (size_t k = 0; !st && k < n_all;) { /* runs of equal flags */
+        size_t e = k;
+        while (e < n_all && scored[e] == scored[k]) e++;
+        st = doc_append(d, all + k, e - k, scored[k], err);
+        k = e;
+    }
 out:
+    if (st && !strstr(err->message, where)) owl_fail(err, st, "%s: %s", where, err->message);
     free(full);
+    free(all);
+    free(scored);
     return st;
 }
 
