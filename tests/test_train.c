@@ -252,6 +252,56 @@ static void test_model_grad(void) {
     owl_model_close(m);
 }
 
+/* The whole-model check on synthetic models of the other supported shapes:
+   Qwen3 (per-head q/k norms, tied embeddings) and a Q8_0 base (QLoRA). */
+static void grad_check_synth(const char *shape, int dtype, const char *what) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/owl_test_train_%d_%s.gguf", (int)getpid(), shape);
+    owl_error err = {0};
+    CHECK(owl_synth(shape, dtype, 5, path, &err) == OWL_OK, "%s", err.message);
+    owl_model *m = NULL;
+    CHECK(owl_model_open(path, &m, &err) == OWL_OK, "%s", err.message);
+    if (!m) return;
+    lora_model *lm = make_lm(m, 1, 0.0);
+    if (!strcmp(shape, "test-qwen3")) CHECK(lm->w.layers[0].q_norm.w && lm->w.layers[1].k_norm.w, "q/k norms bound");
+    CHECK(lm->w.layers[0].q.dtype == dtype, "base matrices in %s", what);
+    for (int64_t i = 0; i < lm->n_params; i++) lm->params[i] = frand() * 0.1f;
+    static const int32_t toks[] = {1, 17, 250, 33, 90, 4, 301, 77, 12, 5, 64};
+    int64_t T = 10;
+    float w[10];
+    int32_t pos[10];
+    for (int64_t t = 0; t < T; t++) w[t] = 0.1f, pos[t] = (int32_t)t;
+    memset(lm->grads, 0, (size_t)lm->n_params * sizeof(float));
+    double l0 = lora_model_sequence(lm, toks, toks + 1, w, pos, NULL, T, 1);
+    double worst = 0;
+    int checked = 0;
+    for (int64_t si = 0; si < lm->d.n_layer * LORA_N_SLOTS; si++) {
+        const lora_slot *s = &lm->slots[si];
+        for (int part = 0; part < 2; part++)
+            for (int k = 0; k < 2; k++) {
+                int64_t size = part ? s->n_out * lm->rank : lm->rank * s->n_in;
+                int64_t idx = (part ? s->off_b : s->off_a) + (int64_t)(owl_rng_hash(si * 5 + part, k) % (uint64_t)size);
+                float keep = lm->params[idx], h = 1e-2f;
+                lm->params[idx] = keep + h;
+                double lp = lora_model_sequence(lm, toks, toks + 1, w, pos, NULL, T, 0);
+                lm->params[idx] = keep - h;
+                double ln = lora_model_sequence(lm, toks, toks + 1, w, pos, NULL, T, 0);
+                lm->params[idx] = keep;
+                double num = (lp - ln) / (2 * h);
+                CHECK(close_grad(num, lm->grads[idx], &worst), "%s %s slot %lld %s.%c: numeric %g analytic %g", shape,
+                      what, (long long)si, owl_lora_slot_names[si % LORA_N_SLOTS], part ? 'B' : 'A', num, lm->grads[idx]);
+                checked++;
+            }
+    }
+    printf("%s (%s): loss %.4f, %d gradients checked, worst error %.3f of tolerance\n", shape, what, l0, checked, worst);
+    lora_model_free(lm);
+    owl_model_close(m);
+    unlink(path);
+}
+
+static void test_model_grad_qwen3(void) { grad_check_synth("test-qwen3", OWL_F32, "F32"); }
+static void test_model_grad_q8_0_base(void) { grad_check_synth("test-tiny", OWL_Q8_0, "Q8_0 base"); }
+
 /* With B = 0 the adapted model is the base: its logits are the engine's. */
 static void test_model_matches_engine(void) {
     owl_model *m = open_stories();
@@ -462,6 +512,8 @@ int main(void) {
     RUN(test_attention_grad);
     RUN(test_cross_entropy_grad);
     RUN(test_model_grad);
+    RUN(test_model_grad_qwen3);
+    RUN(test_model_grad_q8_0_base);
     RUN(test_model_matches_engine);
     RUN(test_threads_bit_identical);
     RUN(test_refuses_bad_config);

@@ -29,6 +29,7 @@ static const shape SHAPES[] = {
     {"stories110m", "llama", "llama2.c stories110M (tied)", 32000, 768, 12, 12, 12, 64, 2048, 1024, 0, 0, 10000, 1, 0},
     {"moe-tiny", "llama", "a small Mixtral-style MoE: 8 experts, top 2", 32000, 512, 8, 8, 4, 64, 1024, 2048, 8, 2, 10000, 0, 0},
     {"test-tiny", "llama", "a 0.1M-parameter model for tests", 320, 64, 2, 4, 2, 16, 128, 256, 0, 0, 10000, 0, 0},
+    {"test-qwen3", "qwen3", "a 0.1M-parameter Qwen3 (q/k norms, tied) for tests", 320, 64, 2, 4, 2, 16, 128, 256, 0, 0, 1000000, 1, 1},
     {"test-k", "llama", "rows of 256 for K-quant tests (the shape of ../shared/reference dtype_*)", 512, 256, 2, 4, 2, 64, 512, 512, 0, 0, 10000, 0, 0},
 };
 
