@@ -429,11 +429,14 @@ static void test_errors(void) {
     ad.t[N_T - 1].n_in = 172;
     ad.t[3].target = "blk.9.attn_q.weight";
     expect_desc_fail(gguf, &ad.d, OWL_ERR_INPUT, "blk.9.attn_q.weight, which the base");
+    static float rows512[512 * 4]; /* B of a [64, 512] weight */
     ad.t[3].target = "token_embd.weight";
     ad.t[3].n_out = 512;
+    ad.t[3].b = rows512;
     expect_desc_fail(gguf, &ad.d, OWL_ERR_UNSUPPORTED, "token_embd.weight");
     ad.t[3].target = ad.names[0]; /* twice the same target */
     ad.t[3].n_out = 64;
+    ad.t[3].b = ad.b[3];
     expect_desc_fail(gguf, &ad.d, OWL_ERR_INPUT, "two LoRA pairs target blk.0.attn_q.weight");
     ad.t[3].target = ad.names[3];
 
