@@ -158,7 +158,8 @@ owl_status owl_audit_write(owl_audit_log *log, const char *event_json, uint64_t 
     if (!st) {
         json_object_set_new(ev, "seq", json_integer(log->seq + 1));
         json_object_set_new(ev, "prev", json_string(log->prev));
-        line = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+        /* reals to 12 digits: a float setting's noise past that says nothing */
+        line = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
         if (!line) st = owl_fail(err, OWL_ERR_NOMEM, "audit: out of memory");
         else if ((n = strlen(line)) > LINE_CAP) st = owl_fail(err, OWL_ERR_INPUT, "audit event: %zu bytes, over the line cap of %u", n, LINE_CAP);
     }
