@@ -756,12 +756,6 @@ static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, c
         owl_json_schema_free(g.schema);
         return send_error(c, 400, "invalid_request_error", param, "%s%s%s", param ? param : "", param ? ": " : "", bad);
     }
-    if (!g.has_seed) g.seed = (uint64_t)time(NULL), g.has_seed = 1; /* chosen here so that the log can say which */
-    audit_set(cs, "stream", json_boolean(g.stream));
-    audit_set(cs, "sampler", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:i,s:i,s:b}", "temperature", g.temperature, "top_p",
-                                       g.top_p, "presence_penalty", g.presence, "frequency_penalty", g.frequency,
-                                       "max_tokens", (json_int_t)g.max_tokens, "seed", (json_int_t)g.seed, "stop",
-                                       (int)g.n_stops, "logit_bias", g.n_bias, "json_schema", g.schema != NULL));
     enum MHD_Result res = route_generate_valid(s, c, cs, req, chat, &g);
     owl_json_schema_free(g.schema);
     return res;
@@ -769,9 +763,15 @@ static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, c
 
 static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req,
                                            int chat, gen_req *gr) {
+    if (!gr->m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
+                                  json_string_value(json_object_get(req, "model")));
+    if (!gr->has_seed) gr->seed = (uint64_t)time(NULL), gr->has_seed = 1; /* chosen here so that the log can say which */
     gen_req g = *gr;
-    if (!g.m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
-                                json_string_value(json_object_get(req, "model")));
+    audit_set(cs, "stream", json_boolean(g.stream));
+    audit_set(cs, "sampler", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:i,s:i,s:b}", "temperature", g.temperature, "top_p",
+                                       g.top_p, "presence_penalty", g.presence, "frequency_penalty", g.frequency,
+                                       "max_tokens", (json_int_t)g.max_tokens, "seed", (json_int_t)g.seed, "stop",
+                                       (int)g.n_stops, "logit_bias", g.n_bias, "json_schema", g.schema != NULL));
     owl_error err = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;
