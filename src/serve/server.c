@@ -276,6 +276,9 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* a message quoting the client (a URL, a model name) may hold invalid UTF-8, or be cut inside a character */
+    if (!owl_utf8_valid(msg, strlen(msg)))
+        for (char *q = msg; *q; q++) if ((unsigned char)*q >= 0x80) *q = '?';
     json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error", "message", msg, "type", type, "param",
                           param ? json_string(param) : json_null(), "code", json_null());
     return send_json(c, code, e);
@@ -1020,6 +1023,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t) {
     conn_state *cs = *con_cls;
     if (cs && tl_req == cs) tl_req = NULL;
+    if (cs && cs->audit_pending) { /* no response was queued (the client left, a timeout, no memory): still a request */
+        char why[96];
+        snprintf(why, sizeof why, "no response: the connection ended (libmicrohttpd termination code %d)", (int)t);
+        if (cs->ev) json_object_set_new(cs->ev, "error", json_string(why));
+        audit_write(cls, cs->ev, 0, &cs->t0, cs->id);
+    }
     if (cs) { json_decref(cs->ev); free(cs->body); free(cs); }
     *con_cls = NULL;
 }

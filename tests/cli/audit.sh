@@ -3,7 +3,8 @@
 # hash-chained line per request (200, 401, 400, 404, a stream) with the right
 # fields and no text unless --audit-content; 24 concurrent requests make one
 # valid chain of whole lines; another writer's line and a restart continue the
-# chain; a log that cannot be written fails requests with 500; /v1/models and
+# chain; a request with no response still gets its line (status 0); a log
+# that cannot be written fails requests with 500; /v1/models and
 # X-Owl-Model-Digest carry the manifest's tensor digest; tampering is named by
 # line; `owl audit query` filters by model, key, status and time.
 source "$(dirname "$0")/../cli_common.bash"
@@ -117,12 +118,21 @@ jq -e '.intact and .lines == 33' "$tmp/out" >/dev/null && ok || bad "after anoth
 
 # ---- a restart on the same log continues its chain
 stop
-start "$L"
+start "$L" --timeout 1
 want 401 "$U/v1/models"
 want 200 "${B[@]}" -d '{"model":"s","prompt":"Once","max_tokens":2}' "$U/v1/completions"
+# a URL that is not UTF-8, and a body that never comes: still one line each
+want 404 "${B[@]}" "$U/v1/mo%ffdels"
+hp=${U#http://}
+exec 3<>"/dev/tcp/${hp%:*}/${hp#*:}"
+printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"model"' >&3
+timeout 8 cat <&3 >/dev/null
+exec 3<&- 3>&-
 expect_status 0 "$OWL" audit verify "$L" --json
-jq -e '.intact and .lines == 35' "$tmp/out" >/dev/null && ok || bad "after restart: $(cat "$tmp/out")"
-[ "$(jq -r '.request_id // empty' "$L" | sort -u | wc -l)" -eq 34 ] && ok || bad "request ids repeat after a restart"
+jq -e '.intact and .lines == 37' "$tmp/out" >/dev/null && ok || bad "after restart: $(cat "$tmp/out")"
+[ "$(jq -r '.request_id // empty' "$L" | sort -u | wc -l)" -eq 36 ] && ok || bad "request ids repeat after a restart"
+jq -e '.status == 404 and .route == "/v1/mo?dels" and .key_id == "bob"' <<<"$(line 36 "$L")" >/dev/null && ok || bad "non-UTF-8 URL: $(line 36 "$L")"
+jq -e '.status == 0 and (.error | test("no response")) and .duration_ms >= 900' <<<"$(line 37 "$L")" >/dev/null && ok || bad "no response: $(line 37 "$L")"
 stop
 t_end=$(( $(date +%s) + 1 ))
 
@@ -145,7 +155,7 @@ q() { # expected-count query-args...: --json output has that many lines
   [ "$rc" -eq 0 ] && [ "$(wc -l < "$tmp/q")" -eq "$n" ] && ok || bad "query $* :: rc $rc, $(wc -l < "$tmp/q") lines (want $n) $(head -c 200 "$tmp/qerr")"
 }
 count() { jq -s "[.[] | select($1)] | length" "$L"; }
-q 35
+q 37
 q "$(count '.model == "s"')" --model s
 jq -e -s 'length > 10 and all(.model == "s")' "$tmp/q" >/dev/null && ok || bad "--model s: $(head -c 300 "$tmp/q")"
 q 1 --model nope
@@ -156,17 +166,17 @@ q 0 --key carol
 q 8 --status 401
 q "$(count '.status >= 400 and .status < 500')" --status 4xx
 q "$(count '.status == 200 and .key_id == "alice" and .model == "s"')" --status 200 --key alice --model s
-q 34 --since "$t_start" --until "$t_end"
+q 36 --since "$t_start" --until "$t_end"
 q 0 --since "$t_end"
 q 0 --until "$((t_start - 1))"
-q 34 --since 2000-01-01T00:00+02:00
+q 36 --since 2000-01-01T00:00+02:00
 t1=$(jq -r .time <<<"$(line 1 "$L")")
 q 1 --until "$t1"
 t7=$(jq -r .time <<<"$(line 7 "$L")")
 q "$(jq -s --arg t "$t7" '[.[] | select(.time != null and .time >= $t)] | length' "$L")" --since "$t7"
 expect_status 0 "$OWL" audit query "$L" --key alice --status 200
 head -1 "$tmp/out" | grep -q '^SEQ  *TIME  *STATUS  *KEY  *MODEL' && grep -q "^1 .* 200  *alice  *s  */v1/completions  *5+5 .* $rid1\$" "$tmp/out" &&
-  tail -1 "$tmp/out" | grep -q "^$(count '.status == 200 and .key_id == "alice"') of 35 events\$" && ok || bad "query table: $(cat "$tmp/out")"
+  tail -1 "$tmp/out" | grep -q "^$(count '.status == 200 and .key_id == "alice"') of 37 events\$" && ok || bad "query table: $(cat "$tmp/out")"
 expect_status 1 "$OWL" audit query "$tmp/del.jsonl" --key bob
 grep -q 'line 4:' "$tmp/err" && grep -q 'refusing' "$tmp/err" && [ ! -s "$tmp/out" ] && ok || bad "query on a broken chain: $(cat "$tmp/err")"
 expect_status 0 "$OWL" audit query "$tmp/del.jsonl" --no-verify --json --status 401
