@@ -559,7 +559,12 @@ owl_status owl_synth_ftype(const char *shape, int ftype, uint64_t seed, const ch
 /* ---- serving -------------------------------------------------------------------
  * An OpenAI-compatible HTTP server (owl serve): loopback by default, and any
  * other address only with API keys (a file of ID:KEY lines); bodies capped,
- * slow clients dropped after timeout_s, OpenAI-shaped errors. */
+ * slow clients dropped after timeout_s, OpenAI-shaped errors. Every model's
+ * weights digest (owl_model_tensor_digest) is computed once at start and sent
+ * with each response naming the model (X-Owl-Model-Digest) and in /v1/models.
+ * With audit_log, every request but GET /health gets one line (see the audit
+ * trail below), written before its response is queued; a request whose line
+ * cannot be written is answered 500 instead. */
 typedef struct owl_server owl_server;
 typedef struct owl_server_params {
     const char *host;              /* IPv4 address; "127.0.0.1" */
@@ -576,10 +581,11 @@ typedef struct owl_server_params {
     int max_queue;                 /* requests waiting for the engine before 429; 64 */
     int request_timeout_s;         /* a generation is ended this long after it was queued; 300 */
     const char *audit_log;         /* NULL: none; else one hash-chained JSON line per request */
-    int audit_content;             /* with audit_log: also record prompt and answer text */
+    int audit_content;             /* with audit_log: also record prompt and answer text (1 MiB each) */
 } owl_server_params;
 owl_server_params owl_server_default_params(void);
-/* Loads the models and starts listening (requests are served from its own threads). */
+/* Opens the audit log, loads and hashes the models and starts listening
+ * (requests are served from its own threads). */
 owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_error *err);
 /* Asks in-flight generations to end (safe from a signal handler); owl_server_free then closes. */
 void owl_server_stop(owl_server *s);
@@ -706,7 +712,9 @@ owl_status owl_manifest_verify(const owl_model *m, const char *manifest_path, co
  * (sorted keys, no whitespace) plus "seq" (1, 2, ...) and "prev" (SHA-256 of
  * the previous line's bytes; 64 zeros for the first), appended in one write
  * with O_APPEND under an exclusive flock and fdatasync'd, so concurrent
- * writers never interleave or tear lines. */
+ * writers never interleave or tear lines. Reals are written to 12 digits; a
+ * line is at most OWL_AUDIT_LINE_CAP bytes. */
+#define OWL_AUDIT_LINE_CAP (16u << 20)
 owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err);
 /* An audit log held open by a long-running writer (owl serve): the chain's
  * tail is read once, at open (so a restart continues the chain), and again

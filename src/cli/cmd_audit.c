@@ -37,7 +37,7 @@ static const char usage[] =
     "exit status: 0 intact (query: also when nothing matched), 1 broken chain or bad\n"
     "input, 2 bad usage, 3 I/O error\n";
 
-#define LINE_CAP (16u << 20) /* as the library's */
+#define LINE_CAP OWL_AUDIT_LINE_CAP
 
 /* n decimal digits at p into *v; 0 if any is not a digit. */
 static int digits(const char *p, int n, int *v) {

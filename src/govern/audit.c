@@ -19,7 +19,7 @@
 #include "core/error.h"
 #include "owl.h"
 
-#define LINE_CAP (16u << 20)
+#define LINE_CAP OWL_AUDIT_LINE_CAP
 #define TAIL_CHUNK (64u << 10)
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
