@@ -179,7 +179,7 @@ static void audit_set(conn_state *cs, const char *key, json_t *v) {
     else json_decref(v);
 }
 
-static void audit_begin(owl_server *s, conn_state *cs, const char *method, const char *url) {
+static void audit_begin(conn_state *cs, const char *method, const char *url) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tmv;
@@ -996,7 +996,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &cs->t0);
         snprintf(cs->id, sizeof cs->id, "%s-%lu", s->boot, ++s->n_requests);
         /* every request is audited but liveness probes, which would drown the log */
-        if (s->audit && !(!strcmp(method, "GET") && !strcmp(url, "/health"))) audit_begin(s, cs, method, url);
+        if (s->audit && !(!strcmp(method, "GET") && !strcmp(url, "/health"))) audit_begin(cs, method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
             cs->too_big = 1;
