@@ -646,7 +646,12 @@ owl_status owl_synth_ftype(const char *shape, int ftype, uint64_t seed, const ch
 /* ---- serving -------------------------------------------------------------------
  * An OpenAI-compatible HTTP server (owl serve): loopback by default, and any
  * other address only with API keys (a file of ID:KEY lines); bodies capped,
- * slow clients dropped after timeout_s, OpenAI-shaped errors. */
+ * slow clients dropped after timeout_s, OpenAI-shaped errors. Every model's
+ * weights digest (owl_model_tensor_digest) is computed once at start and sent
+ * with each response naming the model (X-Owl-Model-Digest) and in /v1/models.
+ * With audit_log, every request but GET /health gets one line (see the audit
+ * trail below), written before its response is queued; a request whose line
+ * cannot be written is answered 500 instead. */
 typedef struct owl_server owl_server;
 typedef struct owl_server_params {
     const char *host;              /* IPv4 address; "127.0.0.1" */
@@ -662,9 +667,12 @@ typedef struct owl_server_params {
     int max_connections;           /* 64 */
     int max_queue;                 /* requests waiting for the engine before 429; 64 */
     int request_timeout_s;         /* a generation is ended this long after it was queued; 300 */
+    const char *audit_log;         /* NULL: none; else one hash-chained JSON line per request */
+    int audit_content;             /* with audit_log: also record prompt and answer text (1 MiB each) */
 } owl_server_params;
 owl_server_params owl_server_default_params(void);
-/* Loads the models and starts listening (requests are served from its own threads). */
+/* Opens the audit log, loads and hashes the models and starts listening
+ * (requests are served from its own threads). */
 owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_error *err);
 /* Asks in-flight generations to end (safe from a signal handler); owl_server_free then closes. */
 void owl_server_stop(owl_server *s);
@@ -774,6 +782,10 @@ owl_status owl_openness_assess(const owl_model *m, owl_openness *o, owl_error *e
  * types, shapes, bytes), tokenizer and chat-template digests, family,
  * parameter count, licence and source. Caller frees *out. */
 owl_status owl_manifest_build(const owl_model *m, const char *source, char **out, owl_error *err);
+/* The manifest's tensor_data_sha256 alone (64 hex digits): the digest of the
+ * weights that answer, as owl serve reports it. Reads every tensor byte once
+ * (a second or so per GB). */
+owl_status owl_model_tensor_digest(const owl_model *m, char hex[65], owl_error *err);
 /* An Ed25519 key pair as PEM files (written atomically). */
 owl_status owl_keygen(const char *private_path, const char *public_path, owl_error *err);
 /* Signs the manifest's canonical form (without "signature") and writes the
@@ -787,8 +799,21 @@ owl_status owl_manifest_verify(const owl_model *m, const char *manifest_path, co
  * (sorted keys, no whitespace) plus "seq" (1, 2, ...) and "prev" (SHA-256 of
  * the previous line's bytes; 64 zeros for the first), appended in one write
  * with O_APPEND under an exclusive flock and fdatasync'd, so concurrent
- * writers never interleave or tear lines. */
+ * writers never interleave or tear lines. Reals are written to 12 digits; a
+ * line is at most OWL_AUDIT_LINE_CAP bytes. */
+#define OWL_AUDIT_LINE_CAP (16u << 20)
 owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err);
+/* An audit log held open by a long-running writer (owl serve): the chain's
+ * tail is read once, at open (so a restart continues the chain), and again
+ * only when another process has appended. owl_audit_write is safe from many
+ * threads; it returns once the line is on disk (fdatasync), with its seq in
+ * *seq (may be NULL); a line it could not make durable is cut off again, so
+ * a failed write never stays in the chain. A log whose last line is torn or
+ * not an owl audit line is refused. */
+typedef struct owl_audit_log owl_audit_log;
+owl_status owl_audit_open(const char *path, owl_audit_log **out, owl_error *err);
+owl_status owl_audit_write(owl_audit_log *log, const char *event_json, uint64_t *seq, owl_error *err);
+void owl_audit_close(owl_audit_log *log);
 /* Checks the chain: *bad_line is 0 when every line holds, else the first bad
  * line (1-based), with why. Edits, deletions, insertions and reordering all
  * break it; removing lines from the end is visible only against a line count

@@ -19,6 +19,7 @@ static const char *usage =
     "                 [--port 8080] [--api-key-file F] [--ctx N] [--threads N] [--max-body BYTES]\n"
     "                 [--timeout S] [--queue N] [--request-timeout S] [--policy F] [--accept-license]\n"
     "                 [--require-signed PUBKEY --manifest M.json (after each --model)]\n"
+    "                 [--audit-log F [--audit-content]]\n"
     "  An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models,\n"
     "  /tokenize, /detokenize, /health, /metrics. More than --queue waiting requests\n  get 429 with Retry-After. Binds loopback; another --host needs --api-key-file\n"
     "  (lines ID:KEY, key 16+ characters; clients send Authorization: Bearer KEY).\n"
@@ -26,7 +27,16 @@ static const char *usage =
     "  refuse to start unless every model's licence passes the organisation's policy;\n"
     "  --accept-license records acceptance of the terms where the policy requires it.\n"
     "  --require-signed P: refuse to start unless every model matches its --manifest\n"
-    "  (given after that --model) signed by public key P (see owl manifest, owl sign).\n";
+    "  (given after that --model) signed by public key P (see owl manifest, owl sign).\n"
+    "  --audit-log F: append one hash-chained JSON line per request (but GET /health) to F,\n"
+    "  on disk before the response goes out: time, request id, key id, route, model name and\n"
+    "  digest, template digest, sampler settings and seed, token counts, status, duration.\n"
+    "  A request whose line cannot be written fails with 500. An existing log's chain is\n"
+    "  continued. --audit-content also records prompts and answers (1 MiB each at most).\n"
+    "  Check and search the log with owl audit verify F and owl audit query F.\n"
+    "  Every model's digest (the manifest's tensor_data_sha256, shown by /v1/models and sent\n"
+    "  as X-Owl-Model-Digest) is computed at start: reading all weights once, about a second\n"
+    "  per GB before the server listens.\n";
 
 static int num(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -49,6 +59,7 @@ int cmd_serve(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return EXIT_OK; }
         if (!strcmp(a, "--accept-license")) { accept_license = 1; continue; }
+        if (!strcmp(a, "--audit-content")) { p.audit_content = 1; continue; }
         if (i + 1 >= argc) return cli_usage_error("serve", "%s needs a value (or unknown option)", a);
         const char *val = argv[++i];
         if (!strcmp(a, "--model")) {
@@ -69,6 +80,8 @@ int cmd_serve(int argc, char **argv) {
             manifests[n - 1] = val;
         } else if (!strcmp(a, "--require-signed")) {
             require_signed = val;
+        } else if (!strcmp(a, "--audit-log")) {
+            p.audit_log = val;
         } else if (!strcmp(a, "--policy")) {
             policy = val;
         } else if (!strcmp(a, "--host")) {
@@ -101,6 +114,7 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     if (!n) return cli_usage_error("serve", "--model NAME=PATH is required");
+    if (p.audit_content && !p.audit_log) return cli_usage_error("serve", "--audit-content goes with --audit-log");
     for (size_t k = 0; require_signed && k < n; k++)
         if (!manifests[k])
             return cli_usage_error("serve", "--require-signed: model '%s' has no --manifest M.json after it", names[k]);
@@ -126,6 +140,8 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     owl_server *s = NULL;
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "owl serve: loading %zu model%s and hashing the weights for their digests...\n", n, n == 1 ? "" : "s");
     if (owl_server_new(&p, &s, &err)) return cli_report_error(&err);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;

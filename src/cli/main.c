@@ -31,7 +31,7 @@ static const verb_entry verbs[] = {
     {"keygen", cmd_keygen, "make an Ed25519 key pair for signing manifests"},
     {"sign", cmd_sign, "sign a manifest with an Ed25519 key"},
     {"verify", cmd_verify, "check a model against its (signed) manifest"},
-    {"audit", cmd_audit, "verify an audit log's hash chain, naming the first bad line"},
+    {"audit", cmd_audit, "verify an audit log's hash chain (naming the first bad line) and query its events"},
     {"license", cmd_license, "a model's licence, its terms and duties; check an intended use"},
 };
 

@@ -1,11 +1,14 @@
 /* audit.c: the append-only audit log: JSON lines, each holding its sequence
  * number and the SHA-256 of the line before (a hash chain), appended with
- * O_APPEND in one write under an exclusive lock; and its verification. */
+ * O_APPEND in one write under an exclusive lock and fdatasync'd; an open log
+ * keeps the chain's tail so a server appends without re-reading; and the
+ * chain's verification. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +19,18 @@
 #include "core/error.h"
 #include "owl.h"
 
-#define LINE_CAP (1u << 20)
+#define LINE_CAP OWL_AUDIT_LINE_CAP
+#define TAIL_CHUNK (64u << 10)
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+struct owl_audit_log {
+    char *path;
+    int fd;
+    pthread_mutex_t lock; /* this process's threads, one append at a time; flock covers other processes */
+    off_t end;            /* the file's size after the last line this handle saw */
+    json_int_t seq;       /* the last line's sequence number (0: empty log) */
+    char prev[65];        /* the last line's SHA-256 */
+};
 
 static int line_hash(const char *p, size_t n, char out[65]) {
     unsigned char md[32];
@@ -27,91 +40,169 @@ static int line_hash(const char *p, size_t n, char out[65]) {
     return 1;
 }
 
-/* The last line of the file (without its newline) into a malloc'd buffer; NULL and *n = 0 if empty. */
-static owl_status last_line(int fd, const char *path, char **out, size_t *n, owl_error *err) {
+/* The last line of the first size bytes (without its newline) into a malloc'd
+ * buffer; NULL and *n = 0 if empty. Reads backwards in growing chunks, so a
+ * long log costs one small read. */
+static owl_status last_line(int fd, const char *path, off_t size, char **out, size_t *n, owl_error *err) {
     *out = NULL, *n = 0;
+    if (size == 0) return OWL_OK;
+    for (size_t want = TAIL_CHUNK;; want *= 2) {
+        if (want > LINE_CAP + 1) want = LINE_CAP + 1;
+        if ((off_t)want > size) want = (size_t)size;
+        char *buf = malloc(want + 1);
+        if (!buf) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
+        ssize_t got = pread(fd, buf, want, size - (off_t)want);
+        if (got != (ssize_t)want) {
+            free(buf);
+            return owl_fail(err, OWL_ERR_IO, "%s: cannot read the last line", path);
+        }
+        if (buf[want - 1] != '\n') {
+            free(buf);
+            return owl_fail(err, OWL_ERR_INPUT, "%s: the last line is not terminated (a torn write?): refusing to extend it", path);
+        }
+        size_t end = want - 1, start = end;
+        while (start > 0 && buf[start - 1] != '\n') start--;
+        if (start > 0 || (off_t)want == size) {
+            memmove(buf, buf + start, end - start);
+            buf[end - start] = 0;
+            *out = buf, *n = end - start;
+            return OWL_OK;
+        }
+        free(buf);
+        if (want == LINE_CAP + 1) return owl_fail(err, OWL_ERR_INPUT, "%s: the last line is longer than %u bytes", path, LINE_CAP);
+    }
+}
+
+/* Reads the chain's tail (seq and hash of the last line) up to the file's current end. Call under flock. */
+static owl_status load_tail(owl_audit_log *log, owl_error *err) {
     struct stat st;
-    if (fstat(fd, &st)) return owl_fail(err, OWL_ERR_IO, "%s: %s", path, strerror(errno));
-    if (st.st_size == 0) return OWL_OK;
-    size_t want = st.st_size > (off_t)LINE_CAP + 1 ? LINE_CAP + 1 : (size_t)st.st_size;
-    char *buf = malloc(want + 1);
-    if (!buf) return owl_fail(err, OWL_ERR_NOMEM, "%s: out of memory", path);
-    ssize_t got = pread(fd, buf, want, st.st_size - (off_t)want);
-    if (got != (ssize_t)want) {
-        free(buf);
-        return owl_fail(err, OWL_ERR_IO, "%s: cannot read the last line", path);
+    if (fstat(log->fd, &st)) return owl_fail(err, OWL_ERR_IO, "%s: %s", log->path, strerror(errno));
+    char *prev = NULL;
+    size_t prev_n = 0;
+    owl_status s = last_line(log->fd, log->path, st.st_size, &prev, &prev_n, err);
+    if (s) return s;
+    json_int_t seq = 0;
+    char ph[65];
+    memcpy(ph, zero_hash, 65);
+    if (prev) {
+        json_t *p = json_loadb(prev, prev_n, 0, NULL);
+        json_t *sq = json_object_get(p, "seq");
+        if (!json_is_integer(sq) || json_integer_value(sq) < 1)
+            s = owl_fail(err, OWL_ERR_INPUT, "%s: the last line has no \"seq\": not an owl audit log", log->path);
+        else seq = json_integer_value(sq);
+        json_decref(p);
+        if (!s && !line_hash(prev, prev_n, ph)) s = owl_fail(err, OWL_ERR_NOMEM, "audit: digest failed");
+        free(prev);
     }
-    if (buf[want - 1] != '\n') {
-        free(buf);
-        return owl_fail(err, OWL_ERR_INPUT, "%s: the last line is not terminated (a torn write?): refusing to extend it", path);
-    }
-    size_t end = want - 1, start = end;
-    while (start > 0 && buf[start - 1] != '\n') start--;
-    if (start == 0 && (off_t)want < st.st_size) {
-        free(buf);
-        return owl_fail(err, OWL_ERR_INPUT, "%s: the last line is longer than %u bytes", path, LINE_CAP);
-    }
-    memmove(buf, buf + start, end - start);
-    buf[end - start] = 0;
-    *out = buf, *n = end - start;
+    if (s) return s;
+    log->end = st.st_size;
+    log->seq = seq;
+    memcpy(log->prev, ph, 65);
     return OWL_OK;
 }
 
-owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err) {
+static void lock_file(int fd) {
+    while (flock(fd, LOCK_EX) && errno == EINTR) {}
+}
+
+owl_status owl_audit_open(const char *path, owl_audit_log **out, owl_error *err) {
+    *out = NULL;
+    owl_audit_log *log = calloc(1, sizeof *log);
+    if (!log || !(log->path = strdup(path))) {
+        free(log);
+        return owl_fail(err, OWL_ERR_NOMEM, "audit: out of memory");
+    }
+    log->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (log->fd < 0) {
+        owl_status s = owl_fail(err, OWL_ERR_IO, "%s: cannot open audit log: %s", path, strerror(errno));
+        free(log->path);
+        free(log);
+        return s;
+    }
+    pthread_mutex_init(&log->lock, NULL);
+    lock_file(log->fd);
+    owl_status s = load_tail(log, err);
+    flock(log->fd, LOCK_UN);
+    if (s) {
+        owl_audit_close(log);
+        return s;
+    }
+    *out = log;
+    return OWL_OK;
+}
+
+void owl_audit_close(owl_audit_log *log) {
+    if (!log) return;
+    close(log->fd);
+    pthread_mutex_destroy(&log->lock);
+    free(log->path);
+    free(log);
+}
+
+owl_status owl_audit_write(owl_audit_log *log, const char *event_json, uint64_t *seq_out, owl_error *err) {
     json_error_t je;
     json_t *ev = json_loads(event_json, 0, &je);
     if (!json_is_object(ev)) {
         json_decref(ev);
         return owl_fail(err, OWL_ERR_USAGE, "audit event: expected a JSON object (%s)", je.text);
     }
-    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        json_decref(ev);
-        return owl_fail(err, OWL_ERR_IO, "%s: cannot open audit log: %s", path, strerror(errno));
-    }
-    /* the lock makes read-last-line, hash and append one step for every writer */
-    while (flock(fd, LOCK_EX) && errno == EINTR) {}
-    char *prev = NULL;
-    size_t prev_n = 0;
-    owl_status st = last_line(fd, path, &prev, &prev_n, err);
-    json_int_t seq = 1;
-    char ph[65];
-    memcpy(ph, zero_hash, 65);
-    if (!st && prev) {
-        json_t *p = json_loadb(prev, prev_n, 0, NULL);
-        json_t *s = json_object_get(p, "seq");
-        if (!json_is_integer(s)) st = owl_fail(err, OWL_ERR_INPUT, "%s: the last line has no \"seq\": not an owl audit log", path);
-        else seq = json_integer_value(s) + 1;
-        json_decref(p);
-        if (!st && !line_hash(prev, prev_n, ph)) st = owl_fail(err, OWL_ERR_NOMEM, "audit: digest failed");
-    }
+    pthread_mutex_lock(&log->lock);
+    /* the lock makes check-tail, hash and append one step for every writer */
+    lock_file(log->fd);
+    owl_status st = OWL_OK;
+    struct stat fs;
+    if (fstat(log->fd, &fs)) st = owl_fail(err, OWL_ERR_IO, "%s: %s", log->path, strerror(errno));
+    else if (fs.st_size != log->end) st = load_tail(log, err); /* another writer appended: continue after its line */
     char *line = NULL;
+    size_t n = 0;
     if (!st) {
-        json_object_set_new(ev, "seq", json_integer(seq));
-        json_object_set_new(ev, "prev", json_string(ph));
-        line = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_object_set_new(ev, "seq", json_integer(log->seq + 1));
+        json_object_set_new(ev, "prev", json_string(log->prev));
+        /* reals to 12 digits: a float setting's noise past that says nothing */
+        line = json_dumps(ev, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
         if (!line) st = owl_fail(err, OWL_ERR_NOMEM, "audit: out of memory");
+        else if ((n = strlen(line)) > LINE_CAP) st = owl_fail(err, OWL_ERR_INPUT, "audit event: %zu bytes, over the line cap of %u", n, LINE_CAP);
     }
+    char h[65];
     if (!st) {
-        size_t n = strlen(line);
         char *l2 = realloc(line, n + 2);
         if (!l2) st = owl_fail(err, OWL_ERR_NOMEM, "audit: out of memory");
-        else {
-            line = l2;
-            line[n] = '\n';
-            ssize_t w = write(fd, line, n + 1); /* one write: O_APPEND keeps it whole */
-            if (w != (ssize_t)(n + 1)) st = owl_fail(err, OWL_ERR_IO, "%s: audit append failed: %s", path, w < 0 ? strerror(errno) : "short write");
-            else if (fdatasync(fd)) st = owl_fail(err, OWL_ERR_IO, "%s: fdatasync: %s", path, strerror(errno));
+        else line = l2, line[n] = '\n';
+        if (!st && !line_hash(line, n, h)) st = owl_fail(err, OWL_ERR_NOMEM, "audit: digest failed");
+    }
+    if (!st) {
+        ssize_t w = write(log->fd, line, n + 1); /* one write: O_APPEND keeps it whole */
+        if (w != (ssize_t)(n + 1)) st = owl_fail(err, OWL_ERR_IO, "%s: audit append failed: %s", log->path, w < 0 ? strerror(errno) : "short write");
+        else if (fdatasync(log->fd)) st = owl_fail(err, OWL_ERR_IO, "%s: fdatasync: %s", log->path, strerror(errno));
+        if (st) {
+            /* a line that is not durable, or half of one, would fail the request yet stay in the chain (or tear it) */
+            if (w > 0 && ftruncate(log->fd, log->end) == 0) fdatasync(log->fd);
+        } else {
+            log->end += (off_t)(n + 1);
+            log->seq++;
+            memcpy(log->prev, h, 65);
+            if (seq_out) *seq_out = (uint64_t)log->seq;
         }
     }
-    flock(fd, LOCK_UN);
-    close(fd);
+    flock(log->fd, LOCK_UN);
+    pthread_mutex_unlock(&log->lock);
     free(line);
-    free(prev);
     json_decref(ev);
     return st;
 }
 
+owl_status owl_audit_append(const char *path, const char *event_json, owl_error *err) {
+    json_error_t je;
+    json_t *ev = json_loads(event_json, 0, &je); /* checked before the file is created */
+    int is_obj = json_is_object(ev);
+    json_decref(ev);
+    if (!is_obj) return owl_fail(err, OWL_ERR_USAGE, "audit event: expected a JSON object (%s)", je.text);
+    owl_audit_log *log = NULL;
+    owl_status st = owl_audit_open(path, &log, err);
+    if (!st) st = owl_audit_write(log, event_json, NULL, err);
+    owl_audit_close(log);
+    return st;
+}
 owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_line, char *why, size_t why_cap, owl_error *err) {
     *n_lines = 0, *bad_line = 0;
     if (why && why_cap) why[0] = 0;
@@ -129,7 +220,7 @@ owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_l
     for (;;) {
         size_t n = 0;
         int c = 0;
-        while (n <= LINE_CAP && (c = fgetc(f)) != EOF && c != '\n') line[n++] = (char)c;
+        while (n <= LINE_CAP && (c = getc_unlocked(f)) != EOF && c != '\n') line[n++] = (char)c;
         if (c == EOF && n == 0) break;
         no++;
         const char *bad = NULL;

@@ -46,6 +46,10 @@ static owl_status tensor_digest(const owl_model_info *in, char out[65], owl_erro
     return OWL_OK;
 }
 
+owl_status owl_model_tensor_digest(const owl_model *m, char hex[65], owl_error *err) {
+    return tensor_digest(owl_model_get_info(m), hex, err);
+}
+
 static owl_status string_digest(const char *s, size_t n, char out[65], owl_error *err) {
     unsigned char md[32];
     unsigned int k = 0;

@@ -1,9 +1,11 @@
 /* server.c: owl serve's HTTP side on libmicrohttpd: routes (/health, /v1/models,
  * /tokenize, /detokenize, /v1/chat/completions, /v1/completions), API-key auth
- * compared in constant time, body cap, timeouts, OpenAI-shaped errors. */
+ * compared in constant time, body cap, timeouts, OpenAI-shaped errors, and the
+ * audit trail: one hash-chained line per request, on disk before its response. */
 #define _POSIX_C_SOURCE 200809L
 #include "owl.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "serve/page.h"
 #include "serve/serve.h"
 
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +34,8 @@ typedef struct serve_model {
     owl_tokenizer *tok;
     owl_engine *eng;
     char *template_src;
+    char digest[72];          /* "sha256:" + the manifest's tensor_data_sha256 */
+    char template_digest[72]; /* "sha256:" of the chat template text; "" when none */
     owl_token_trie *trie; /* built on the first constrained request */
     pthread_mutex_t lock; /* one generation at a time per engine */
 } serve_model;
@@ -69,12 +75,20 @@ struct owl_server {
     size_t n_keys;
     struct MHD_Daemon *d;
     volatile int stop;
+    owl_audit_log *audit;   /* NULL without --audit-log */
+    char boot[12];          /* request ids start with it, so they stay unique across restarts */
+    _Atomic unsigned long n_requests;
 };
 
 typedef struct conn_state {
     char *body;
     size_t len;
     int too_big;
+    char id[40];           /* request id: X-Request-Id, the completion's id, the audit line's request_id */
+    struct timespec t0;    /* arrival (monotonic), for the duration */
+    json_t *ev;            /* the audit event being filled in */
+    int audit_pending;     /* the line is still to be written (the stream's job may take it over) */
+    const serve_model *m;  /* the model the request named, once known: its digest goes out as a header */
 } conn_state;
 
 static char *read_file(const char *path, size_t cap, owl_error *err) {
@@ -128,9 +142,89 @@ static const char *auth_check(const owl_server *s, const char *hdr) {
     return found;
 }
 
-/* The server whose request this connection thread is answering (one thread per connection),
-   so that every response is counted without threading the server through each reply. */
+/* The server and request this connection thread is answering (one thread per connection),
+   so that every response is counted and audited without threading them through each reply. */
 static _Thread_local owl_server *tl_server;
+static _Thread_local conn_state *tl_req;
+
+/* ---- the audit trail: an event per request, filled in as the request is
+ * understood, written (fdatasync'd) before the response is queued. */
+static void sha256_tag(const char *p, size_t n, char out[72]) {
+    unsigned char md[32];
+    unsigned int k = 0;
+    if (EVP_Digest(p, n, md, &k, EVP_sha256(), NULL) != 1) { out[0] = 0; return; }
+    memcpy(out, "sha256:", 7);
+    for (int i = 0; i < 32; i++) snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+}
+
+/* A string for the log from bytes a client chose: cut to cap at a character
+ * boundary (*cut set), and with any byte of invalid UTF-8 shown as '?'. */
+static json_t *audit_str(const char *p, size_t n, size_t cap, int *cut) {
+    if (n > cap) {
+        n = cap;
+        while (n && ((unsigned char)p[n] & 0xc0) == 0x80) n--;
+        if (cut) *cut = 1;
+    }
+    if (owl_utf8_valid(p, n)) return json_stringn(p, n);
+    char *q = malloc(n + 1);
+    if (!q) return NULL;
+    for (size_t i = 0; i < n; i++) q[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
+    json_t *v = json_stringn(q, n);
+    free(q);
+    return v;
+}
+
+static void audit_set(conn_state *cs, const char *key, json_t *v) {
+    if (cs && cs->ev) json_object_set_new(cs->ev, key, v);
+    else json_decref(v);
+}
+
+static void audit_begin(conn_state *cs, const char *method, const char *url) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tmv;
+    char when[40];
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", gmtime_r(&now.tv_sec, &tmv));
+    snprintf(when + n, sizeof when - n, ".%03ldZ", now.tv_nsec / 1000000);
+    cs->audit_pending = 1;
+    cs->ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:n,s:n,s:n,s:n,s:n}", "verb", "serve", "time", when, "request_id", cs->id,
+                       "method", audit_str(method, strlen(method), 16, NULL), "route", audit_str(url, strlen(url), 512, NULL),
+                       "key_id", "model", "model_digest", "adapter_digest", "template_digest");
+}
+
+/* The model the request named (known or not): its name, and the digests of one that is served. */
+static void audit_model(conn_state *cs, json_t *name, const serve_model *m) {
+    if (json_is_string(name)) audit_set(cs, "model", audit_str(json_string_value(name), json_string_length(name), 256, NULL));
+    if (!m) return;
+    cs->m = m;
+    audit_set(cs, "model_digest", json_string(m->digest));
+}
+
+/* Sets status and duration and appends the line; on failure says why on stderr. */
+static owl_status audit_write(owl_server *s, json_t *ev, unsigned code, const struct timespec *t0, const char *id) {
+    owl_error err = {0};
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = 1e3 * (double)(t1.tv_sec - t0->tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0->tv_nsec);
+    char *line = NULL;
+    if (ev) {
+        json_object_set_new(ev, "status", json_integer(code));
+        json_object_set_new(ev, "duration_ms", json_real(floor(ms * 1e3) / 1e3)); /* to the microsecond */
+        line = json_dumps(ev, JSON_COMPACT);
+    }
+    owl_status st = line ? owl_audit_write(s->audit, line, NULL, &err) : owl_fail(&err, OWL_ERR_NOMEM, "audit event: out of memory");
+    free(line);
+    if (st) fprintf(stderr, "owl serve: request %s refused: the audit log cannot be written: %s\n", id, err.message);
+    return st;
+}
+
+/* The request's line, before its response is queued. Nonzero: it could not be
+   written, and the request must fail rather than go unrecorded. */
+static int audit_finish(owl_server *s, conn_state *cs, unsigned code) {
+    if (!s || !s->audit || !cs->audit_pending) return 0;
+    cs->audit_pending = 0;
+    return audit_write(s, cs->ev, code, &cs->t0, cs->id) != OWL_OK;
+}
 
 static void count_response(unsigned code) {
     owl_server *s = tl_server;
@@ -141,11 +235,26 @@ static void count_response(unsigned code) {
     pthread_mutex_unlock(&s->met.lock);
 }
 
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *type, const char *param,
+                                  const char *fmt, ...) OWL_PRINTF(5, 6);
+
+static void add_request_headers(struct MHD_Response *r, const conn_state *cs) {
+    if (!cs) return;
+    MHD_add_response_header(r, "X-Request-Id", cs->id);
+    if (cs->m) MHD_add_response_header(r, "X-Owl-Model-Digest", cs->m->digest);
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char *type, char *body, size_t len) {
+    conn_state *cs = tl_req;
+    if (cs && audit_finish(tl_server, cs, code)) {
+        free(body);
+        return send_error(c, 500, "server_error", NULL, "the audit log cannot be written: the request is refused");
+    }
     count_response(code);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(body); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", type);
+    add_request_headers(r, cs);
     if (code == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     if (code == 429) MHD_add_response_header(r, "Retry-After", "1");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
@@ -161,14 +270,15 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, json_t
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *type, const char *param,
-                                  const char *fmt, ...) OWL_PRINTF(5, 6);
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *type, const char *param,
                                   const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* a message quoting the client (a URL, a model name) may hold invalid UTF-8, or be cut inside a character */
+    if (!owl_utf8_valid(msg, strlen(msg)))
+        for (char *q = msg; *q; q++) if ((unsigned char)*q >= 0x80) *q = '?';
     json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o}}", "error", "message", msg, "type", type, "param",
                           param ? json_string(param) : json_null(), "code", json_null());
     return send_json(c, code, e);
@@ -416,7 +526,16 @@ static const char *finish_reason(const char *stop) {
     return !strcmp(stop, "length") ? "length" : "stop";
 }
 
-static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr);
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req,
+                                           int chat, gen_req *gr);
+
+/* Prompt or answer text for the log (--audit-content), cut at 1 MiB so a line stays under the log's cap. */
+#define AUDIT_TEXT_CAP (1u << 20)
+static void audit_content_text(json_t *ev, const char *key, const char *p, size_t n) {
+    int cut = 0;
+    json_object_set_new(ev, key, audit_str(p, n, AUDIT_TEXT_CAP, &cut));
+    if (cut) json_object_set_new(ev, "content_truncated", json_true());
+}
 
 /* ---- streaming: a worker thread generates, the connection thread sends each
  * chunk as it comes; a client that goes away cancels its generation at once. */
@@ -434,6 +553,10 @@ typedef struct stream_job {
     size_t n_ids;
     char id[64];
     long long created;
+    json_t *ev;            /* the request's audit event, written when the stream ends; NULL: none */
+    struct timespec t0;
+    char req_id[40];
+    text_buf answer;       /* the text, kept for the audit log under --audit-content */
 } stream_job;
 
 static void job_release(stream_job *j) {
@@ -445,6 +568,8 @@ static void job_release(stream_job *j) {
     owl_json_schema_free(j->g.schema);
     free(j->ids);
     free(j->pending.p);
+    free(j->answer.p);
+    json_decref(j->ev);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cond);
     free(j);
@@ -466,6 +591,7 @@ static void job_event(stream_job *j, json_t *choices, json_t *usage) {
 
 static int job_text(void *ctx, const char *t, size_t n) {
     stream_job *j = ctx;
+    if (j->ev && j->s->p.audit_content) on_text(&j->answer, t, n);
     json_t *choice = j->chat ? json_pack("{s:i,s:{s:s%},s:o}", "index", 0, "delta", "content", t, n, "finish_reason", json_null())
                              : json_pack("{s:i,s:s%,s:o}", "index", 0, "text", t, n, "finish_reason", json_null());
     job_event(j, json_pack("[o]", choice), NULL);
@@ -498,8 +624,22 @@ static void *job_run(void *arg) {
                                                  (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens)));
     }
     free(r.tokens);
+    int audit_failed = 0;
+    if (j->ev) { /* on disk before the stream's end goes out */
+        json_object_set_new(j->ev, "completion_tokens", st ? json_null() : json_integer((json_int_t)r.n_tokens));
+        json_object_set_new(j->ev, "finish_reason", st ? json_null() : json_string(r.stop_reason));
+        if (st) json_object_set_new(j->ev, "error", json_string(err.message));
+        if (j->s->p.audit_content) audit_content_text(j->ev, "completion", j->answer.p ? j->answer.p : "", j->answer.n);
+        audit_failed = audit_write(j->s, j->ev, 200, &j->t0, j->req_id) != OWL_OK;
+    }
     pthread_mutex_lock(&j->lock);
-    on_text(&j->pending, "data: [DONE]\n\n", 14);
+    if (audit_failed) { /* the status line is gone already: end with an error and no [DONE] */
+        const char *e = "data: {\"error\":{\"message\":\"the audit log cannot be written: the request is refused\","
+                        "\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n";
+        on_text(&j->pending, e, strlen(e));
+    } else {
+        on_text(&j->pending, "data: [DONE]\n\n", 14);
+    }
     j->done = 1;
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
@@ -530,8 +670,8 @@ static void job_gone(void *cls) { /* the response is done or the client went awa
     job_release(j);
 }
 
-static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr,
-                                    int32_t *ids, size_t n_ids) {
+static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req, int chat,
+                                    gen_req *gr, int32_t *ids, size_t n_ids) {
     pthread_mutex_lock(&s->met.lock);
     int full = s->met.queued >= s->p.max_queue;
     pthread_mutex_unlock(&s->met.lock);
@@ -549,9 +689,15 @@ static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, jso
     j->chat = chat;
     json_t *so = json_object_get(req, "stream_options");
     j->include_usage = json_is_object(so) && json_is_true(json_object_get(so, "include_usage"));
-    static _Atomic unsigned long counter;
     j->created = (long long)time(NULL);
-    snprintf(j->id, sizeof j->id, "%s-%lld-s%lu", chat ? "chatcmpl" : "cmpl", j->created, ++counter);
+    snprintf(j->id, sizeof j->id, "%s-%s", chat ? "chatcmpl" : "cmpl", cs->id);
+    if (cs->audit_pending) { /* the job writes the line when the stream ends */
+        j->ev = cs->ev;
+        cs->ev = NULL;
+        cs->audit_pending = 0;
+        j->t0 = cs->t0;
+        memcpy(j->req_id, cs->id, sizeof j->req_id);
+    }
     j->refs = 2;
     pthread_t th;
     pthread_mutex_lock(&s->met.lock);
@@ -570,28 +716,37 @@ static enum MHD_Result start_stream(owl_server *s, struct MHD_Connection *c, jso
     if (!r) { j->cancel = 1; job_release(j); return MHD_NO; }
     count_response(200);
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    add_request_headers(r, cs);
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     enum MHD_Result ret = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     return ret;
 }
-static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, json_t *req, int chat) {
+static enum MHD_Result route_generate(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req, int chat) {
     gen_req g = {0};
     const char *param = NULL;
     const char *bad = validate_common(s, req, &g, &param);
+    audit_model(cs, json_object_get(req, "model"), g.m);
     if (bad) {
         owl_json_schema_free(g.schema);
         return send_error(c, 400, "invalid_request_error", param, "%s%s%s", param ? param : "", param ? ": " : "", bad);
     }
-    enum MHD_Result res = route_generate_valid(s, c, req, chat, &g);
+    enum MHD_Result res = route_generate_valid(s, c, cs, req, chat, &g);
     owl_json_schema_free(g.schema);
     return res;
 }
 
-static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, json_t *req, int chat, gen_req *gr) {
+static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req,
+                                           int chat, gen_req *gr) {
+    if (!gr->m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
+                                  json_string_value(json_object_get(req, "model")));
+    if (!gr->has_seed) gr->seed = (uint64_t)time(NULL), gr->has_seed = 1; /* chosen here so that the log can say which */
     gen_req g = *gr;
-    if (!g.m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist",
-                                json_string_value(json_object_get(req, "model")));
+    audit_set(cs, "stream", json_boolean(g.stream));
+    audit_set(cs, "sampler", json_pack("{s:f,s:f,s:f,s:f,s:I,s:I,s:i,s:i,s:b}", "temperature", g.temperature, "top_p",
+                                       g.top_p, "presence_penalty", g.presence, "frequency_penalty", g.frequency,
+                                       "max_tokens", (json_int_t)g.max_tokens, "seed", (json_int_t)g.seed, "stop",
+                                       (int)g.n_stops, "logit_bias", g.n_bias, "json_schema", g.schema != NULL));
     owl_error err = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;
@@ -608,6 +763,11 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
                                   "messages[%zu] must be an object with a string role and string content", i);
         }
         char *mj = json_dumps(msgs, JSON_COMPACT);
+        if (g.m->template_digest[0]) audit_set(cs, "template_digest", json_string(g.m->template_digest));
+        if (s->p.audit_content && cs->ev && mj) {
+            if (strlen(mj) <= AUDIT_TEXT_CAP) json_object_set(cs->ev, "messages", msgs);
+            else audit_content_text(cs->ev, "messages", mj, strlen(mj));
+        }
         owl_chat_params cp = {0};
         cp.template_source = g.m->template_src;
         cp.messages_json = mj;
@@ -621,15 +781,22 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     } else {
         json_t *p = json_object_get(req, "prompt");
         if (!json_is_string(p)) return send_error(c, 400, "invalid_request_error", "prompt", "prompt must be a string");
+        if (s->p.audit_content && cs->ev) audit_content_text(cs->ev, "prompt", json_string_value(p), json_string_length(p));
         st = owl_tokenize(g.m->tok, json_string_value(p), json_string_length(p),
                           OWL_TOKENIZE_ADD_SPECIAL | OWL_TOKENIZE_PARSE_SPECIAL, &ids, &n_ids, &err);
     }
     if (st) { free(ids); return send_error(c, 400, "invalid_request_error", NULL, "%s", err.message); }
+    audit_set(cs, "prompt_tokens", json_integer((json_int_t)n_ids));
     text_buf out = {0};
     owl_generate_result r = {0};
-    if (g.stream) return start_stream(s, c, req, chat, gr, ids, n_ids);
+    if (g.stream) return start_stream(s, c, cs, req, chat, gr, ids, n_ids);
     st = generate(s, &g, ids, n_ids, on_text, &out, &s->stop, &r, &err);
     free(ids);
+    if (!st) {
+        audit_set(cs, "completion_tokens", json_integer((json_int_t)r.n_tokens));
+        audit_set(cs, "finish_reason", json_string(r.stop_reason));
+        if (s->p.audit_content && cs->ev) audit_content_text(cs->ev, "completion", out.p ? out.p : "", out.n);
+    }
     if (st == OWL_ERR_NOMEM && strstr(err.message, "queue is full")) {
         free(out.p); free(r.tokens);
         return send_error(c, 429, "rate_limit_error", NULL, "%s", err.message);
@@ -638,8 +805,7 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     const char *text = out.p ? out.p : "";
     const char *fr = finish_reason(r.stop_reason);
     char id[64];
-    static _Atomic unsigned long counter;
-    snprintf(id, sizeof id, "%s-%lld-%lu", chat ? "chatcmpl" : "cmpl", (long long)time(NULL), ++counter);
+    snprintf(id, sizeof id, "%s-%s", chat ? "chatcmpl" : "cmpl", cs->id);
     json_t *usage = json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)r.n_prompt, "completion_tokens",
                               (json_int_t)r.n_tokens, "total_tokens", (json_int_t)(r.n_prompt + (int64_t)r.n_tokens));
     json_t *base = json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object",
@@ -657,11 +823,12 @@ static enum MHD_Result route_generate_valid(owl_server *s, struct MHD_Connection
     return send_json(c, 200, base);
 }
 
-static enum MHD_Result route_tokenize(owl_server *s, struct MHD_Connection *c, json_t *req, int detok) {
+static enum MHD_Result route_tokenize(owl_server *s, struct MHD_Connection *c, conn_state *cs, json_t *req, int detok) {
     json_t *mn = json_object_get(req, "model");
     if (!json_is_object(req) || !json_is_string(mn))
         return send_error(c, 400, "invalid_request_error", "model", "model must be a string");
     serve_model *m = find_model(s, json_string_value(mn));
+    audit_model(cs, mn, m);
     if (!m) return send_error(c, 404, "invalid_request_error", "model", "The model '%s' does not exist", json_string_value(mn));
     owl_error err = {0};
     if (!detok) {
@@ -753,12 +920,17 @@ static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char
         const char *id = auth_check(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
         if (!id) return send_error(c, 401, "invalid_request_error", NULL, "Incorrect or missing API key");
         fprintf(stderr, "owl serve: %s %s key=%s\n", method, url, id);
+        audit_set(cs, "key_id", audit_str(id, strlen(id), 256, NULL));
     }
     if (get && !strcmp(url, "/v1/models")) {
         json_t *a = json_array();
-        for (size_t i = 0; i < s->n_models; i++)
-            json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:s}", "id", s->models[i].name, "object", "model",
-                                               "created", 0, "owned_by", "owl"));
+        for (size_t i = 0; i < s->n_models; i++) {
+            const serve_model *m = &s->models[i];
+            json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:s,s:{s:s,s:o}}", "id", m->name, "object", "model",
+                                               "created", 0, "owned_by", "owl", "owl", "digest", m->digest,
+                                               "chat_template_digest",
+                                               m->template_digest[0] ? json_string(m->template_digest) : json_null()));
+        }
         return send_json(c, 200, json_pack("{s:s,s:o}", "object", "list", "data", a));
     }
     if (get && !strcmp(url, "/metrics")) return send_metrics(s, c);
@@ -775,9 +947,9 @@ static enum MHD_Result route(owl_server *s, struct MHD_Connection *c, const char
     json_t *req = json_loadb(cs->body ? cs->body : "", cs->len, JSON_REJECT_DUPLICATES, &je);
     if (!req) return send_error(c, 400, "invalid_request_error", NULL, "malformed JSON at byte %d: %s", je.position, je.text);
     enum MHD_Result r;
-    if (!strcmp(url, "/v1/chat/completions")) r = route_generate(s, c, req, 1);
-    else if (!strcmp(url, "/v1/completions")) r = route_generate(s, c, req, 0);
-    else r = route_tokenize(s, c, req, !strcmp(url, "/detokenize"));
+    if (!strcmp(url, "/v1/chat/completions")) r = route_generate(s, c, cs, req, 1);
+    else if (!strcmp(url, "/v1/completions")) r = route_generate(s, c, cs, req, 0);
+    else r = route_tokenize(s, c, cs, req, !strcmp(url, "/detokenize"));
     json_decref(req);
     return r;
 }
@@ -787,10 +959,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     owl_server *s = cls;
     tl_server = s;
     conn_state *cs = *con_cls;
+    tl_req = cs;
     if (!cs) {
         cs = calloc(1, sizeof *cs);
         if (!cs) return MHD_NO;
         *con_cls = cs;
+        tl_req = cs;
+        clock_gettime(CLOCK_MONOTONIC, &cs->t0);
+        snprintf(cs->id, sizeof cs->id, "%s-%lu", s->boot, ++s->n_requests);
+        /* every request is audited but liveness probes, which would drown the log */
+        if (s->audit && !(!strcmp(method, "GET") && !strcmp(url, "/health"))) audit_begin(cs, method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
             cs->too_big = 1;
@@ -816,7 +994,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t) {
     conn_state *cs = *con_cls;
-    if (cs) { free(cs->body); free(cs); }
+    if (cs && tl_req == cs) tl_req = NULL;
+    if (cs && cs->audit_pending) { /* no response was queued (the client left, a timeout, no memory): still a request */
+        char why[96];
+        snprintf(why, sizeof why, "no response: the connection ended (libmicrohttpd termination code %d)", (int)t);
+        if (cs->ev) json_object_set_new(cs->ev, "error", json_string(why));
+        audit_write(cls, cs->ev, 0, &cs->t0, cs->id);
+    }
+    if (cs) { json_decref(cs->ev); free(cs->body); free(cs); }
     *con_cls = NULL;
 }
 
@@ -846,7 +1031,11 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
     if (s->p.request_timeout_s <= 0) s->p.request_timeout_s = 300;
     pthread_mutex_init(&s->met.lock, NULL);
     owl_status st = OWL_OK;
+    unsigned char nonce[4];
+    if (RAND_bytes(nonce, sizeof nonce) != 1) memcpy(nonce, &(uint32_t){(uint32_t)time(NULL)}, 4);
+    snprintf(s->boot, sizeof s->boot, "%02x%02x%02x%02x", nonce[0], nonce[1], nonce[2], nonce[3]);
     if (p->api_key_file && (st = load_keys(s, p->api_key_file, err))) goto fail;
+    if (p->audit_log && (st = owl_audit_open(p->audit_log, &s->audit, err))) goto fail;
     struct in_addr a;
     if (inet_pton(AF_INET, p->host, &a) != 1) {
         st = owl_fail(err, OWL_ERR_USAGE, "--host %s: expected an IPv4 address", p->host);
@@ -864,6 +1053,9 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
         pthread_mutex_init(&m->lock, NULL);
         s->n_models++;
         if ((st = owl_model_open(p->model_paths[i], &m->model, err))) goto fail;
+        char hex[65]; /* once, here: every response names the weights that answered */
+        if ((st = owl_model_tensor_digest(m->model, hex, err))) goto fail;
+        snprintf(m->digest, sizeof m->digest, "sha256:%s", hex);
         if ((st = owl_tokenizer_new(m->model, &m->tok, err))) goto fail;
         owl_engine_params ep = owl_engine_default_params();
         ep.n_threads = p->n_threads;
@@ -873,6 +1065,8 @@ owl_status owl_server_new(const owl_server_params *p, owl_server **out, owl_erro
             st = err ? err->status : OWL_ERR_IO;
             goto fail;
         }
+        const char *tsrc = m->template_src ? m->template_src : owl_model_get_info(m->model)->chat_template;
+        if (tsrc) sha256_tag(tsrc, strlen(tsrc), m->template_digest);
     }
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
                             (uint16_t)p->port, NULL, NULL, on_request, s,
@@ -924,6 +1118,7 @@ void owl_server_free(owl_server *s) {
         pthread_mutex_destroy(&m->lock);
     }
     free(s->models);
+    owl_audit_close(s->audit); /* after the stream workers, which write their lines as they end */
     pthread_mutex_destroy(&s->met.lock);
     for (size_t i = 0; i < s->n_keys; i++) { free(s->key_id[i]); free(s->key[i]); }
     free(s);
