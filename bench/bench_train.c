@@ -1,7 +1,8 @@
 /* bench_train.c: fine-tuning speed. The two training kernels against their
  * scalar twins, then LoRA training steps (forward + backward + AdamW) on
  * stories260K and on the stories110M shape in F32 and Q8_0 (QLoRA), in
- * tokens/s and achieved GFLOP/s (6 x matmul parameters x tokens, plus
+ * tokens/s and achieved GFLOP/s (4 x matmul parameters x tokens: a frozen base needs
+ * forward and input gradients only; plus
  * attention), at 1 and 2 threads. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -80,7 +81,7 @@ static void bench_model(const char *label, const char *path, int64_t T, int step
     double t0 = now();
     for (int s = 0; s < steps; s++) lora_model_sequence(lm, tok, tok + 1, w, pos, NULL, T, 1);
     double dt = now() - t0, tps = (double)(steps * T) / dt;
-    double gflops = tps * (6.0 * matmul + 3.0 * attn) / 1e9;
+    double gflops = tps * (4.0 * matmul + 3.0 * attn) / 1e9; /* frozen base: forward and input gradients only */
     printf("train %-22s T=%-4lld threads %d: %8.1f tokens/s  %6.1f GFLOP/s\n", label, (long long)T, threads, tps, gflops);
     free(tok);
     free(pos);

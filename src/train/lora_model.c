@@ -16,10 +16,10 @@
 #include "train/ops.h"
 #include "train/rng.h"
 #include "train/train_kernels.h"
+#include "kernels/sgemm.h"
 
 const char *const owl_lora_slot_names[LORA_N_SLOTS] = {"q", "k", "v", "o", "gate", "up", "down"};
 
-#define LOGIT_CHUNK 16
 
 /* ---- frozen base rows ------------------------------------------------------ */
 
@@ -37,13 +37,34 @@ static const float *base_row(const owl_linear *L, int64_t r, float *tmp) {
     return tmp;
 }
 
-/* Short rows (LoRA ranks, small heads) skip the call into the SIMD kernel. */
-static float dotf(const float *a, const float *b, int64_t n) {
-    if (n >= 32) return tk_dot(a, b, n);
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+/* Rows of a base matrix as a float tile: the mapping itself for aligned F32
+   (no copy), else dequantized into tile, only over columns [c0, c1) (whole
+   quant blocks). Returns the tile and its row stride. */
+static const float *base_rows(const owl_linear *L, int64_t r0, int64_t nr, int64_t c0, int64_t c1, float *tile,
+                              int64_t *stride) {
+    const uint8_t *src = L->data + (size_t)r0 * L->row_bytes;
+    if (L->dtype == OWL_F32 && !L->q80_scales && ((uintptr_t)src & 3) == 0) {
+        *stride = L->n_in;
+        return (const float *)src + c0;
+    }
+    int64_t w = c1 - c0;
+    *stride = w;
+    for (int64_t k = 0; k < nr; k++) {
+        int64_t r = r0 + k;
+        float *dst = tile + k * w;
+        if (L->q80_scales) {
+            const int8_t *q = (const int8_t *)L->data + r * L->n_in;
+            for (int64_t i = c0; i < c1; i++) dst[i - c0] = (float)q[i] * L->q80_scales[(r * L->n_in + i) / L->q80_group];
+        } else {
+            L->k->to_float(L->data + (size_t)r * L->row_bytes + (size_t)(c0 / L->k->block_size) * L->k->type_size, dst, w);
+        }
+    }
+    return tile;
 }
+
+/* Rows of the base (or columns of its input) handled per tile: a multiple of
+   the GEMM's column blocks, so any split between threads gives the same bits. */
+#define TILE_ROWS OWL_SGEMM_NR
 
 typedef struct mm_ctx {
     lora_model *lm;
@@ -51,23 +72,28 @@ typedef struct mm_ctx {
     const float *x;  /* T x n_in */
     const float *dy; /* T x n_out */
     float *y, *dx;
-    int64_t T;
+    int64_t T, bs;   /* tokens; column granule (quant block, at least TILE_ROWS) */
 } mm_ctx;
 
-static float *thread_row(lora_model *lm, int thread) {
-    int64_t w = lm->d.n_embd > lm->d.n_ff ? lm->d.n_embd : lm->d.n_ff;
-    if (lm->d.q_dim > w) w = lm->d.q_dim;
-    return lm->row_tmp + (int64_t)thread * w * 2;
-}
+#define FWD_ROWS (4 * TILE_ROWS) /* dequantized rows per forward tile */
+static float *thread_tile(lora_model *lm, int thread) { return lm->bwd_tile + (int64_t)thread * FWD_ROWS * lm->bwd_tile_w; }
 
-static void base_forward_rows(void *ctx, int64_t r0, int64_t r1, int thread) {
+/* y[:, rows] = x W[rows]^T (+ b): one product over the thread's rows for F32
+   (x is packed once), FWD_ROWS dequantized rows at a time otherwise. */
+static void base_forward_rows(void *ctx, int64_t b0, int64_t b1, int thread) {
     mm_ctx *c = ctx;
     const owl_linear *L = c->L;
-    float *tmp = thread_row(c->lm, thread);
-    for (int64_t r = r0; r < r1; r++) {
-        const float *w = base_row(L, r, tmp);
-        float b = L->bias ? L->bias[r] : 0.0f;
-        for (int64_t t = 0; t < c->T; t++) c->y[t * L->n_out + r] = dotf(w, c->x + t * L->n_in, L->n_in) + b;
+    float *tile = thread_tile(c->lm, thread);
+    int64_t end = b1 * TILE_ROWS < L->n_out ? b1 * TILE_ROWS : L->n_out;
+    int plain = L->dtype == OWL_F32 && !L->q80_scales && ((uintptr_t)L->data & 3) == 0;
+    for (int64_t r0 = b0 * TILE_ROWS; r0 < end; r0 += FWD_ROWS) {
+        int64_t nr = plain ? end - r0 : (end - r0 < FWD_ROWS ? end - r0 : FWD_ROWS), ld;
+        const float *w = base_rows(L, r0, nr, 0, L->n_in, tile, &ld);
+        owl_sgemm(c->T, nr, L->n_in, 1.0f, c->x, L->n_in, 1, w, 1, ld, c->y + r0, L->n_out, 0);
+        if (L->bias)
+            for (int64_t t = 0; t < c->T; t++)
+                for (int64_t r = r0; r < r0 + nr; r++) c->y[t * L->n_out + r] += L->bias[r];
+        if (plain) break;
     }
 }
 
@@ -80,67 +106,37 @@ static int64_t grain_for(int64_t work_per_item) {
 
 /* y = W x (+ b) */
 static void base_forward(lora_model *lm, const owl_linear *L, const float *x, int64_t T, float *y) {
-    mm_ctx c = {lm, L, x, NULL, y, NULL, T};
-    owl_pool_for(lm->pool, L->n_out, grain_for(L->n_in * T), base_forward_rows, &c);
+    mm_ctx c = {lm, L, x, NULL, y, NULL, T, 1};
+    int64_t blocks = (L->n_out + TILE_ROWS - 1) / TILE_ROWS;
+    owl_pool_for(lm->pool, blocks, grain_for(TILE_ROWS * L->n_in * T), base_forward_rows, &c);
 }
 
-/* dx += W^T dy. Each thread owns a range of input columns (whole quant
-   blocks) and sums every row into it in row order, a tile of rows and a block
-   of tokens at a time so the rows and the gradient rows stay in cache. A
-   quantized row is dequantized once per tile, only over the thread's columns. */
-#define BWD_ROWS 32
-#define BWD_TOKENS 16
-
-typedef struct bwd_ctx {
-    lora_model *lm;
-    const owl_linear *L;
-    const float *dy;
-    float *dx;
-    int64_t T, bs;   /* tokens; elements per quant block */
-} bwd_ctx;
-
-static void base_backward_cols(void *ctx, int64_t b0, int64_t b1, int thread) {
-    bwd_ctx *c = ctx;
+/* dx[:, cols] += dy W[:, cols]: each thread owns a range of input columns
+   and sums every row of W into it, TILE_ROWS rows at a time in row order;
+   a quantized W is dequantized only over those columns. */
+static void base_backward_cols(void *ctx, int64_t g0, int64_t g1, int thread) {
+    mm_ctx *c = ctx;
     const owl_linear *L = c->L;
-    int64_t c0 = b0 * c->bs, c1 = b1 * c->bs < L->n_in ? b1 * c->bs : L->n_in, w = c1 - c0;
-    float *tile = c->lm->bwd_tile + (int64_t)thread * BWD_ROWS * c->lm->bwd_tile_w;
-    const float *rows[BWD_ROWS];
-    for (int64_t r0 = 0; r0 < L->n_out; r0 += BWD_ROWS) {
-        int64_t nr = L->n_out - r0 < BWD_ROWS ? L->n_out - r0 : BWD_ROWS;
-        for (int64_t k = 0; k < nr; k++) {
-            int64_t r = r0 + k;
-            const uint8_t *src = L->data + (size_t)r * L->row_bytes;
-            if (L->dtype == OWL_F32 && !L->q80_scales && ((uintptr_t)src & 3) == 0) {
-                rows[k] = (const float *)src + c0;
-            } else if (L->q80_scales) {
-                float *dst = tile + k * c->lm->bwd_tile_w;
-                const int8_t *q = (const int8_t *)L->data + r * L->n_in;
-                for (int64_t i = c0; i < c1; i++) dst[i - c0] = (float)q[i] * L->q80_scales[(r * L->n_in + i) / L->q80_group];
-                rows[k] = dst;
-            } else {
-                float *dst = tile + k * c->lm->bwd_tile_w;
-                L->k->to_float(src + (size_t)(c0 / c->bs) * L->k->type_size, dst, w);
-                rows[k] = dst;
-            }
-        }
-        for (int64_t t0 = 0; t0 < c->T; t0 += BWD_TOKENS) {
-            int64_t t1 = t0 + BWD_TOKENS < c->T ? t0 + BWD_TOKENS : c->T;
-            for (int64_t k = 0; k < nr; k++)
-                for (int64_t t = t0; t < t1; t++) {
-                    float g = c->dy[t * L->n_out + r0 + k];
-                    if (g != 0) tk_axpy(c->dx + t * L->n_in + c0, g, rows[k], w);
-                }
-        }
+    int64_t c0 = g0 * c->bs, c1 = g1 * c->bs < L->n_in ? g1 * c->bs : L->n_in;
+    float *tile = thread_tile(c->lm, thread);
+    if (L->dtype == OWL_F32 && !L->q80_scales && ((uintptr_t)L->data & 3) == 0) { /* one product over all rows */
+        owl_sgemm(c->T, c1 - c0, L->n_out, 1.0f, c->dy, L->n_out, 1, (const float *)L->data + c0, L->n_in, 1, c->dx + c0,
+                  L->n_in, 1);
+        return;
+    }
+    for (int64_t r0 = 0; r0 < L->n_out; r0 += TILE_ROWS) {
+        int64_t nr = L->n_out - r0 < TILE_ROWS ? L->n_out - r0 : TILE_ROWS, ld;
+        const float *w = base_rows(L, r0, nr, c0, c1, tile, &ld);
+        owl_sgemm(c->T, c1 - c0, nr, 1.0f, c->dy + r0, L->n_out, 1, w, ld, 1, c->dx + c0, L->n_in, 1);
     }
 }
 
 static void base_backward(lora_model *lm, const owl_linear *L, const float *dy, int64_t T, float *dx) {
     int64_t bs = L->k && !L->q80_scales ? L->k->block_size : 1;
-    if (bs < 1) bs = 1;
-    bwd_ctx c = {lm, L, dy, dx, T, bs};
-    int64_t blocks = (L->n_in + bs - 1) / bs, threads = owl_pool_threads(lm->pool);
-    int64_t grain = (blocks + threads - 1) / threads, min = grain_for(bs * L->n_out * T);
-    owl_pool_for(lm->pool, blocks, grain > min ? grain : min, base_backward_cols, &c);
+    if (bs < TILE_ROWS) bs = TILE_ROWS; /* quant blocks are 32 or 256: multiples of the GEMM's column blocks */
+    mm_ctx c = {lm, L, NULL, dy, NULL, dx, T, bs};
+    int64_t groups = (L->n_in + bs - 1) / bs;
+    owl_pool_for(lm->pool, groups, grain_for(bs * L->n_out * T), base_backward_cols, &c);
 }
 
 /* ---- LoRA ------------------------------------------------------------------ */
@@ -154,61 +150,43 @@ static float drop(const lora_model *lm, int64_t slot, int64_t t, int64_t i, int6
     return owl_rng_unit(h) < lm->dropout ? 0.0f : 1.0f / (1.0f - lm->dropout);
 }
 
+/* The adapter's input with dropout applied (T x n_in), or x itself. */
+static const float *dropped(lora_model *lm, int64_t si, const float *x, int64_t T, int64_t n) {
+    if (lm->dropout <= 0) return x;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < n; i++) lm->xd[t * n + i] = x[t * n + i] * drop(lm, si, t, i, n);
+    return lm->xd;
+}
+
+/* y += scale B (A xd): u = xd A^T is kept for backward. */
 static void lora_forward(lora_model *lm, int64_t si, const float *x, int64_t T, float *y) {
     lora_slot *s = &lm->slots[si];
     if (!s->base) return;
-    int64_t R = lm->rank, n = s->n_in;
+    int64_t R = lm->rank, n = s->n_in, no = s->n_out;
     const float *A = lm->params + s->off_a, *B = lm->params + s->off_b;
-    float *xd = lm->row_tmp; /* one dropped-out input row */
-    for (int64_t t = 0; t < T; t++) {
-        const float *xt = x + t * n;
-        if (lm->dropout > 0) {
-            for (int64_t i = 0; i < n; i++) xd[i] = xt[i] * drop(lm, si, t, i, n);
-            xt = xd;
-        }
-        float *u = s->u + t * R;
-        for (int64_t j = 0; j < R; j++) u[j] = dotf(A + j * n, xt, n);
-        float *yt = y + t * s->n_out;
-        for (int64_t o = 0; o < s->n_out; o++) yt[o] += lm->scale * dotf(B + o * R, u, R);
-    }
+    const float *xd = dropped(lm, si, x, T, n);
+    owl_sgemm(T, R, n, 1.0f, xd, n, 1, A, 1, n, s->u, R, 0);
+    owl_sgemm(T, no, R, lm->scale, s->u, R, 1, B, 1, R, y, no, 1);
 }
 
-/* y = ... + scale B (A xd): gB += scale dy u^T; du = scale B^T dy;
-   gA += du xd^T; dx += drop * A^T du. */
+/* gB += scale dy^T u; du = scale dy B; gA += du^T xd; dx += drop * (du A). */
 static void lora_backward(lora_model *lm, int64_t si, const float *dy, const float *x, int64_t T, float *dx) {
     lora_slot *s = &lm->slots[si];
     if (!s->base) return;
     int64_t R = lm->rank, n = s->n_in, no = s->n_out;
     const float *A = lm->params + s->off_a, *B = lm->params + s->off_b;
     float *gA = lm->grads + s->off_a, *gB = lm->grads + s->off_b, *du = lm->du;
-    /* every sum over tokens runs t = 0..T-1, so the order is fixed */
-    for (int64_t t = 0; t < T; t++) {
-        const float *u = s->u + t * R, *dyt = dy + t * no;
-        float *dut = du + t * R;
-        for (int64_t j = 0; j < R; j++) dut[j] = 0;
-        for (int64_t o = 0; o < no; o++) {
-            if (dyt[o] == 0) continue;
-            tk_axpy(gB + o * R, lm->scale * dyt[o], u, R);
-            tk_axpy(dut, dyt[o], B + o * R, R);
-        }
-        for (int64_t j = 0; j < R; j++) dut[j] *= lm->scale;
+    owl_sgemm(no, R, T, lm->scale, dy, 1, no, s->u, R, 1, gB, R, 1);
+    owl_sgemm(T, R, no, lm->scale, dy, no, 1, B, R, 1, du, R, 0);
+    const float *xd = dropped(lm, si, x, T, n);
+    owl_sgemm(R, n, T, 1.0f, du, 1, R, xd, n, 1, gA, n, 1);
+    if (lm->dropout <= 0) {
+        owl_sgemm(T, n, R, 1.0f, du, R, 1, A, n, 1, dx, n, 1);
+        return;
     }
-    float *xd = lm->row_tmp; /* one dropped-out input row */
-    for (int64_t t = 0; t < T; t++) {
-        const float *xt = x + t * n, *dut = du + t * R;
-        for (int64_t i = 0; i < n; i++) xd[i] = xt[i] * drop(lm, si, t, i, n);
-        float *dxd = lm->row_tmp + s->n_in; /* A^T du for this token */
-        memset(dxd, 0, (size_t)n * sizeof(float));
-        for (int64_t j = 0; j < R; j++) {
-            tk_axpy(gA + j * n, dut[j], xd, n);
-            tk_axpy(dxd, dut[j], A + j * n, n);
-        }
-        float *dxt = dx + t * n;
-        if (lm->dropout > 0)
-            for (int64_t i = 0; i < n; i++) dxt[i] += dxd[i] * drop(lm, si, t, i, n);
-        else
-            for (int64_t i = 0; i < n; i++) dxt[i] += dxd[i];
-    }
+    owl_sgemm(T, n, R, 1.0f, du, R, 1, A, n, 1, lm->xd, n, 0); /* xd is free again: A^T du per token */
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < n; i++) dx[t * n + i] += lm->xd[t * n + i] * drop(lm, si, t, i, n);
 }
 
 static const owl_linear *slot_linear(const owl_layer *L, int s) {
@@ -385,14 +363,14 @@ double lora_model_sequence(lora_model *lm, const int32_t *tokens, const int32_t 
     const owl_dims *d = &lm->d;
     int64_t n = d->n_embd, V = d->n_vocab;
     forward_layers(lm, tokens, pos, doc, T);
-    /* the loss, LOGIT_CHUNK scored rows at a time: the T x n_vocab logits are never held */
+    /* the loss, logit_chunk scored rows at a time: the T x n_vocab logits are never held */
     if (backward) memset(lm->dh, 0, (size_t)(T * n) * sizeof(float));
     double loss = 0;
-    int64_t rows[LOGIT_CHUNK];
+    int64_t *rows = lm->logit_rows, CH = lm->logit_chunk;
     float *gather = lm->dq, *ggrad = lm->datt; /* free until backward; n_embd <= q_dim checked at creation */
     for (int64_t t0 = 0; t0 < T;) {
         int64_t k = 0;
-        for (; t0 < T && k < LOGIT_CHUNK; t0++)
+        for (; t0 < T && k < CH; t0++)
             if (weights[t0] != 0) rows[k++] = t0;
         if (!k) continue;
         for (int64_t i = 0; i < k; i++) memcpy(gather + i * n, lm->hf + rows[i] * n, (size_t)n * sizeof(float));
@@ -541,12 +519,19 @@ owl_status lora_model_new(const owl_model *m, const lora_config *c, int64_t T, i
     }
     int64_t wide = n > ff ? n : ff;
     if (d->q_dim > wide) wide = d->q_dim;
-    int64_t gw = LOGIT_CHUNK * n > T * d->q_dim ? LOGIT_CHUNK * n : T * d->q_dim; /* dq / datt double as gather rows */
+    /* scored rows go through the output layer in chunks: as many as 64 MiB of
+       logits allow, so its weights are packed once per chunk, not per few rows */
+    lm->logit_chunk = (16ll << 20) / d->n_vocab;
+    if (lm->logit_chunk > T) lm->logit_chunk = T;
+    if (lm->logit_chunk < 16) lm->logit_chunk = 16;
+    lm->logit_rows = calloc((size_t)lm->logit_chunk, sizeof *lm->logit_rows);
+    if (!lm->logit_rows) fail = 1;
+    int64_t gw = lm->logit_chunk * n > T * d->q_dim ? lm->logit_chunk * n : T * d->q_dim; /* dq / datt double as gather rows */
     lm->xf = zalloc(&total, T * n, &fail);
     lm->hf = zalloc(&total, T * n, &fail);
     lm->rf = zalloc(&total, T, &fail);
-    lm->logits = zalloc(&total, LOGIT_CHUNK * d->n_vocab, &fail);
-    lm->dlogits = zalloc(&total, LOGIT_CHUNK * d->n_vocab, &fail);
+    lm->logits = zalloc(&total, lm->logit_chunk * d->n_vocab, &fail);
+    lm->dlogits = zalloc(&total, lm->logit_chunk * d->n_vocab, &fail);
     lm->dx = zalloc(&total, T * n, &fail);
     lm->dh = zalloc(&total, T * n, &fail);
     lm->da = zalloc(&total, T * n, &fail);
@@ -562,8 +547,10 @@ owl_status lora_model_new(const owl_model *m, const lora_config *c, int64_t T, i
     lm->dp = zalloc(&total, (int64_t)owl_pool_threads(lm->pool) * T, &fail);
     lm->row_tmp = zalloc(&total, (int64_t)owl_pool_threads(lm->pool) * wide * 2, &fail);
     lm->bwd_tile_w = wide + 256;
-    lm->bwd_tile = zalloc(&total, (int64_t)owl_pool_threads(lm->pool) * BWD_ROWS * lm->bwd_tile_w, &fail);
+    lm->bwd_tile = zalloc(&total, (int64_t)owl_pool_threads(lm->pool) * FWD_ROWS * lm->bwd_tile_w, &fail);
+    lm->xd = zalloc(&total, c->dropout > 0 ? T * wide : 1, &fail);
     tk_isa(); /* the kernels are chosen here, before any thread calls them */
+    owl_sgemm_isa();
     if (fail) {
         lora_model_free(lm);
         return owl_fail(err, OWL_ERR_NOMEM, "out of memory for training buffers (%zu bytes at sequence length %lld)",
@@ -593,10 +580,11 @@ void lora_model_free(lora_model *lm) {
             for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) free(v[i]);
         }
     float *v[] = {lm->params, lm->grads, lm->xf, lm->hf, lm->rf, lm->logits, lm->dlogits, lm->dx, lm->dh, lm->da, lm->dq,
-                  lm->datt, lm->dk, lm->dv, lm->dg, lm->dup, lm->dact, lm->du, lm->rope_cs, lm->dp, lm->row_tmp, lm->bwd_tile};
+                  lm->datt, lm->dk, lm->dv, lm->dg, lm->dup, lm->dact, lm->du, lm->rope_cs, lm->dp, lm->row_tmp, lm->bwd_tile, lm->xd};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) free(v[i]);
     free(lm->slots);
     free(lm->acts);
+    free(lm->logit_rows);
     owl_pool_free(lm->pool);
     owl_weights_free(&lm->w);
     free(lm);

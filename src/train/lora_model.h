@@ -50,7 +50,8 @@ typedef struct lora_model {
     int64_t T;                  /* longest sequence */
     lora_layer_acts *acts;
     float *xf, *hf, *rf;        /* final residual, final norm out, rstd */
-    float *logits, *dlogits;    /* CHUNK x n_vocab */
+    float *logits, *dlogits;    /* logit_chunk x n_vocab */
+    int64_t logit_chunk, *logit_rows;
     /* backward scratch */
     float *dx, *dh, *da, *dq, *dk, *dv, *datt, *dg, *dup, *dact, *du, *dxd, *xd, *rope_cs, *dp;
     float *row_tmp;             /* n_threads x 2 widest rows */

@@ -7,6 +7,7 @@
 
 #include "owl.h"
 #include "train/ops.h"
+#include "train/train_kernels.h"
 
 /* ---- RMSNorm --------------------------------------------------------------- */
 
@@ -75,6 +76,7 @@ void swiglu_train_backward(float *dg, float *du, const float *dout, const float 
 /* ---- attention ------------------------------------------------------------- */
 
 static float dot(const float *a, const float *b, int64_t n) {
+    if (n >= 32) return tk_dot(a, b, n);
     float s = 0;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
     return s;
@@ -103,8 +105,7 @@ void attention_train_forward(float *out, float *p, const float *q, const float *
         for (int64_t u = 0; u <= t; u++) {
             pt[u] *= inv;
             if (pt[u] == 0) continue;
-            const float *vu = v + u * kv_stride;
-            for (int64_t i = 0; i < hd; i++) o[i] += pt[u] * vu[i];
+            tk_axpy(o, pt[u], v + u * kv_stride, hd);
         }
     }
 }
@@ -125,13 +126,9 @@ void attention_train_backward(float *dq, float *dk, float *dv, const float *dout
         for (int64_t u = 0; u <= t; u++) {
             if (pt[u] == 0) continue;
             float ds = pt[u] * (dp[u] - (float)pdp) * scale;
-            float *dvu = dv + u * kv_stride, *dku = dk + u * kv_stride, *dqt = dq + t * q_stride;
-            const float *ku = k + u * kv_stride, *qt = q + t * q_stride;
-            for (int64_t i = 0; i < hd; i++) {
-                dvu[i] += pt[u] * dot_[i];
-                dqt[i] += ds * ku[i];
-                dku[i] += ds * qt[i];
-            }
+            tk_axpy(dv + u * kv_stride, pt[u], dot_, hd);
+            tk_axpy(dq + t * q_stride, ds, k + u * kv_stride, hd);
+            tk_axpy(dk + u * kv_stride, ds, q + t * q_stride, hd);
         }
     }
 }
@@ -143,11 +140,13 @@ double cross_entropy_forward_backward(float *dlogits, const float *logits, int64
     for (int64_t i = 1; i < n_vocab; i++)
         if (logits[i] > mx) mx = logits[i];
     double sum = 0;
-    for (int64_t i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
-    double lse = log(sum) + mx;
-    if (dlogits) {
-        for (int64_t i = 0; i < n_vocab; i++) dlogits[i] = (float)(exp((double)logits[i] - lse)) * weight;
+    if (dlogits) { /* each exp once: kept in dlogits, then scaled into the softmax */
+        for (int64_t i = 0; i < n_vocab; i++) sum += dlogits[i] = expf(logits[i] - mx);
+        float s = (float)(weight / sum);
+        for (int64_t i = 0; i < n_vocab; i++) dlogits[i] *= s;
         dlogits[target] -= weight;
+    } else {
+        for (int64_t i = 0; i < n_vocab; i++) sum += expf(logits[i] - mx);
     }
-    return lse - logits[target];
+    return log(sum) + mx - logits[target];
 }
