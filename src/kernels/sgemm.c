@@ -113,13 +113,38 @@ typedef struct sgemm_kernel {
     const char *name;
 } sgemm_kernel;
 
+/* A SIMD kernel is used only after it reproduces the portable one on a
+   fixed tile (full and partial), so a CPU or compiler quirk falls back to a
+   slower path instead of wrong numbers. */
+static int kernel_agrees(micro_fn f, int nr) {
+    _Alignas(64) float a[MR * 8], b[32 * 8];
+    float c1[MR * 32], c2[MR * 32];
+    for (int i = 0; i < MR * 8; i++) a[i] = (float)((i * 7) % 11) - 5.0f;
+    for (int i = 0; i < 32 * 8; i++) b[i] = (float)((i * 5) % 13) - 6.0f;
+    _Alignas(64) float bs[16 * 8]; /* the scalar kernel reads 16-wide panels */
+    for (int part = 0; part < 2; part++) {
+        int mr = part ? 4 : MR, n = part ? nr - 3 : nr;
+        for (int i = 0; i < MR * 32; i++) c1[i] = c2[i] = (float)(i % 3);
+        f(8, a, b, c1, 32, 0.5f, 1, mr, n);
+        for (int h = 0; h < nr; h += 16) {
+            for (int k = 0; k < 8; k++)
+                for (int j = 0; j < 16; j++) bs[k * 16 + j] = b[k * nr + h + j];
+            int w = n - h < 16 ? n - h : 16;
+            if (w > 0) micro_scalar(8, a, bs, c2 + h, 32, 0.5f, 1, mr, w);
+        }
+        if (memcmp(c1, c2, sizeof c1) != 0) return 0; /* small integers: exact in any order */
+    }
+    return 1;
+}
+
 static sgemm_kernel pick(void) {
     const char *pin = getenv("OWL_KERNELS");
     sgemm_kernel k = {micro_scalar, 16, "scalar"};
     if (pin && !strcmp(pin, "scalar")) return k;
 #if OWL_HAVE_X86_SIMD
-    if (owl_cpu_has_avx512vnni() && !(pin && !strcmp(pin, "avx2"))) return (sgemm_kernel){micro_avx512, 32, "avx512"};
-    if (owl_cpu_has_avx2()) return (sgemm_kernel){micro_avx2, 16, "avx2"};
+    if (owl_cpu_has_avx512vnni() && !(pin && !strcmp(pin, "avx2")) && kernel_agrees(micro_avx512, 32))
+        return (sgemm_kernel){micro_avx512, 32, "avx512"};
+    if (owl_cpu_has_avx2() && kernel_agrees(micro_avx2, 16)) return (sgemm_kernel){micro_avx2, 16, "avx2"};
 #endif
     return k;
 }
