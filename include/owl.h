@@ -816,8 +816,9 @@ owl_status owl_audit_write(owl_audit_log *log, const char *event_json, uint64_t 
 void owl_audit_close(owl_audit_log *log);
 /* Checks the chain: *bad_line is 0 when every line holds, else the first bad
  * line (1-based), with why. Edits, deletions, insertions and reordering all
- * break it; removing lines from the end is visible only against a line count
- * or last hash kept elsewhere. */
+ * break it; lines cut from the end show against LOG.head, which every append
+ * rewrites with the last line's seq and hash (a log copied without its head
+ * is checked by its chain alone). */
 owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_line, char *why, size_t why_cap,
                             owl_error *err);
 

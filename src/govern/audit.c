@@ -2,7 +2,9 @@
  * number and the SHA-256 of the line before (a hash chain), appended with
  * O_APPEND in one write under an exclusive lock and fdatasync'd; an open log
  * keeps the chain's tail so a server appends without re-reading; and the
- * chain's verification. */
+ * chain's verification. Beside the log, LOG.head holds the last line's seq
+ * and hash, rewritten in place after every append: a chain alone cannot show
+ * that lines were cut from its end, the head can. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +32,37 @@ struct owl_audit_log {
     off_t end;            /* the file's size after the last line this handle saw */
     json_int_t seq;       /* the last line's sequence number (0: empty log) */
     char prev[65];        /* the last line's SHA-256 */
+    int head_fd;          /* LOG.head, or -1 */
 };
+
+/* One fixed-size record, so an in-place rewrite never leaves a mix of two. */
+#define HEAD_FMT "{\"seq\":%020lld,\"hash\":\"%s\"}\n"
+#define HEAD_LEN (8 + 20 + 9 + 64 + 3)
+
+static char *head_path(const char *path) {
+    size_t n = strlen(path);
+    char *p = malloc(n + 6);
+    if (p) memcpy(p, path, n), memcpy(p + n, ".head", 6);
+    return p;
+}
+
+static int write_head(int fd, json_int_t seq, const char *hash) {
+    char rec[HEAD_LEN + 1];
+    snprintf(rec, sizeof rec, HEAD_FMT, (long long)seq, hash);
+    return pwrite(fd, rec, HEAD_LEN, 0) == HEAD_LEN && fdatasync(fd) == 0;
+}
+
+/* The head's seq and hash; 0 when there is none or it cannot be read. */
+static int read_head(const char *path, long long *seq, char hash[65]) {
+    char *hp = head_path(path);
+    FILE *f = hp ? fopen(hp, "rb") : NULL;
+    free(hp);
+    if (!f) return 0;
+    char rec[HEAD_LEN + 1] = {0};
+    size_t got = fread(rec, 1, HEAD_LEN, f);
+    fclose(f);
+    return got == HEAD_LEN && sscanf(rec, "{\"seq\":%lld,\"hash\":\"%64[0-9a-f]\"}", seq, hash) == 2 && strlen(hash) == 64;
+}
 
 static int line_hash(const char *p, size_t n, char out[65]) {
     unsigned char md[32];
@@ -120,8 +152,21 @@ owl_status owl_audit_open(const char *path, owl_audit_log **out, owl_error *err)
         return s;
     }
     pthread_mutex_init(&log->lock, NULL);
+    char *hp = head_path(path);
+    log->head_fd = hp ? open(hp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+    free(hp);
     lock_file(log->fd);
-    owl_status s = load_tail(log, err);
+    owl_status s = log->head_fd < 0 ? owl_fail(err, OWL_ERR_IO, "%s.head: cannot open: %s", path, strerror(errno))
+                                    : load_tail(log, err);
+    long long hseq = 0;
+    char hhash[65];
+    if (!s && read_head(path, &hseq, hhash) &&
+        (hseq > (long long)log->seq || (hseq == (long long)log->seq && hseq > 0 && strcmp(hhash, log->prev) != 0)))
+        /* appending now would overwrite the evidence that lines were cut */
+        s = owl_fail(err, OWL_ERR_INPUT, "%s: its head records %lld lines but the log ends at line %lld (lines were "
+                     "cut from its end): refusing to append; see owl audit verify", path, hseq, (long long)log->seq);
+    if (!s && !write_head(log->head_fd, log->seq, log->prev)) /* a log from before heads gets one now */
+        s = owl_fail(err, OWL_ERR_IO, "%s.head: cannot write: %s", path, strerror(errno));
     flock(log->fd, LOCK_UN);
     if (s) {
         owl_audit_close(log);
@@ -134,6 +179,7 @@ owl_status owl_audit_open(const char *path, owl_audit_log **out, owl_error *err)
 void owl_audit_close(owl_audit_log *log) {
     if (!log) return;
     close(log->fd);
+    if (log->head_fd >= 0) close(log->head_fd);
     pthread_mutex_destroy(&log->lock);
     free(log->path);
     free(log);
@@ -174,9 +220,12 @@ owl_status owl_audit_write(owl_audit_log *log, const char *event_json, uint64_t 
         ssize_t w = write(log->fd, line, n + 1); /* one write: O_APPEND keeps it whole */
         if (w != (ssize_t)(n + 1)) st = owl_fail(err, OWL_ERR_IO, "%s: audit append failed: %s", log->path, w < 0 ? strerror(errno) : "short write");
         else if (fdatasync(log->fd)) st = owl_fail(err, OWL_ERR_IO, "%s: fdatasync: %s", log->path, strerror(errno));
+        else if (!write_head(log->head_fd, log->seq + 1, h))
+            st = owl_fail(err, OWL_ERR_IO, "%s.head: cannot record the new line: %s", log->path, strerror(errno));
         if (st) {
             /* a line that is not durable, or half of one, would fail the request yet stay in the chain (or tear it) */
             if (w > 0 && ftruncate(log->fd, log->end) == 0) fdatasync(log->fd);
+            write_head(log->head_fd, log->seq, log->prev);
         } else {
             log->end += (off_t)(n + 1);
             log->seq++;
@@ -217,6 +266,9 @@ owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_l
     memcpy(ph, zero_hash, 65);
     uint64_t no = 0;
     owl_status st = OWL_OK;
+    long long head_seq = 0;
+    char head_hash[65] = "", at_head[65] = "";
+    int has_head = read_head(path, &head_seq, head_hash);
     for (;;) {
         size_t n = 0;
         int c = 0;
@@ -251,7 +303,22 @@ owl_status owl_audit_verify(const char *path, uint64_t *n_lines, uint64_t *bad_l
             st = owl_fail(err, OWL_ERR_NOMEM, "audit: digest failed");
             break;
         }
+        if (has_head && (long long)no == head_seq) memcpy(at_head, ph, 65);
         if (c == EOF) break;
+    }
+    /* the head may trail by a line a crash kept it from recording, never lead */
+    if (!st && !*bad_line && has_head && head_seq > 0) {
+        if ((long long)no < head_seq) {
+            *bad_line = no + 1;
+            if (why)
+                snprintf(why, why_cap, "line %llu: missing: the log ends after line %llu, but its head (%s.head) records %lld lines",
+                         (unsigned long long)(no + 1), (unsigned long long)no, path, head_seq);
+        } else if (strcmp(at_head, head_hash) != 0) {
+            *bad_line = (uint64_t)head_seq;
+            if (why)
+                snprintf(why, why_cap, "line %lld: is not the line the head (%s.head) recorded (lines were cut and others appended)",
+                         head_seq, path);
+        }
     }
     *n_lines = no;
     free(line);

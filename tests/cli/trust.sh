@@ -190,6 +190,13 @@ expect_status 1 "$OWL" audit append "$tmp/torn.jsonl" '{"x":1}'
 grep -q 'not terminated' "$tmp/err" && ok || bad "append to torn: $(cat "$tmp/err")"
 expect_status 1 "$OWL" audit verify "$tmp/edit.jsonl"
 grep -q 'line 4:' "$tmp/err" && ok || bad "names the line: $(cat "$tmp/err")"
+# lines cut from the end: the chain alone cannot tell, the head beside the log can
+cp "$A" "$tmp/cut.jsonl"; cp "$A.head" "$tmp/cut.jsonl.head" && ok || bad "the log has a head file"
+sed -i '$d' "$tmp/cut.jsonl"; audit_bad "delete last" 5 "$tmp/cut.jsonl"
+grep -q 'line 5: missing' <("$OWL" audit verify "$tmp/cut.jsonl" 2>&1) && ok || bad "cut tail named"
+expect_status 1 "$OWL" audit append "$tmp/cut.jsonl" '{"x":1}'
+grep -q 'cut from its end' "$tmp/err" && ok || bad "append to a cut log: $(cat "$tmp/err")"
+audit_bad "delete last, still" 5 "$tmp/cut.jsonl"
 expect_status 2 "$OWL" audit append "$A" 'not json'
 expect_status 2 "$OWL" audit frobnicate "$A"
 # concurrent writers: 8 processes x 25 appends at once make one valid chain of 200 lines
