@@ -89,6 +89,12 @@ grep -q 'monthly active users' "$tmp/err" && ok || bad "mau refusal: $(cat "$tmp
 echo '{"use": "research", "allowed_licenses": ["Apache-2.0", "MIT"]}' > "$tmp/allow.json"
 expect_status 1 "$OWL" run "$tmp/gemma" -p "Once" -n 2 --policy "$tmp/allow.json"
 grep -q 'not among the allowed licences' "$tmp/err" && ok || bad "allow-list: $(cat "$tmp/err")"
+# owl finetune enforces the same policy, before any work (an HF-directory base)
+for i in 1 2 3; do echo '{"text": "Once upon a time there was a cat named Zog."}'; done > "$tmp/ft.jsonl"
+expect_status 1 "$OWL" finetune "$tmp/nc" --data "$tmp/ft.jsonl" --out "$tmp/ftnc" --steps 1 --policy "$tmp/policy.json"
+grep -q 'refuses this model for commercial use' "$tmp/err" && [ ! -e "$tmp/ftnc" ] && ok || bad "finetune policy refusal: $(cat "$tmp/err")"
+expect_status 0 "$OWL" finetune "$tmp/apache" --data "$tmp/ft.jsonl" --out "$tmp/ftok" --steps 2 --eval-split 0 --policy "$tmp/policy.json"
+[ -s "$tmp/ftok/adapter_model.safetensors" ] && ok || bad "finetune allowed by the policy"
 echo '{"use": "sometimes"}' > "$tmp/bad1.json"
 expect_status 1 "$OWL" run "$tmp/apache" -p "Once" -n 2 --policy "$tmp/bad1.json"
 grep -q 'bad1.json: field "use"' "$tmp/err" && ok || bad "bad policy: $(cat "$tmp/err")"
