@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,6 @@
 #include <unistd.h>
 
 #define MAX_MODELS 16
-
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
 
 static const char *usage =
     "usage: owl serve --model NAME=PATH [--model ...] [--chat-template FILE] [--host 127.0.0.1]\n"
@@ -139,17 +137,23 @@ int cmd_serve(int argc, char **argv) {
             return rc;
         }
     }
+    /* SIGINT and SIGTERM are blocked before any server thread starts (threads
+       inherit the mask) and taken here by sigwait: with a handler and pause(),
+       a busy stream thread could take the signal itself and leave this
+       thread waiting for ever */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     owl_server *s = NULL;
     if (isatty(STDERR_FILENO))
         fprintf(stderr, "owl serve: loading %zu model%s and hashing the weights for their digests...\n", n, n == 1 ? "" : "s");
     if (owl_server_new(&p, &s, &err)) return cli_report_error(&err);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     fprintf(stderr, "owl serve: listening on http://%s:%d\n", p.host, owl_server_port(s));
-    while (!got_signal) pause();
-    fprintf(stderr, "owl serve: signal %d, shutting down\n", (int)got_signal);
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0) {}
+    fprintf(stderr, "owl serve: signal %d, shutting down\n", sig);
     owl_server_stop(s);
     owl_server_free(s);
     return EXIT_OK;
