@@ -403,6 +403,115 @@ done:
     owl_model_close(m);
 }
 
+/* ---- batch independence ----------------------------------------------------
+ * owl serve batches requests together and promises each the answer it gets
+ * alone, so a sequence's logits must not depend on what else is in its batch:
+ * not on the rows beside it (matrix tiles), not on its chunking, not on which
+ * cells it was given. Sequence A runs alone, then again as sequence 2 among
+ * others: its prompt split across two batches beside B's and C's prompts,
+ * then B dropped so that A's later tokens land in B's freed cells, below its
+ * own earlier ones. Every logit of A must be bit-identical (memcmp). */
+#define IND_STEPS 6
+static int batch_independent(const char *path, int kv, char *why, size_t cap) {
+    owl_model *m = NULL;
+    owl_error err = {0};
+    float *alone = NULL, *got = NULL;
+    owl_engine *e = NULL;
+    int same = 0;
+    if (owl_model_open(path, &m, &err)) { snprintf(why, cap, "%s", err.message); return 0; }
+    owl_engine_params p = owl_engine_default_params();
+    p.n_threads = 2;
+    p.n_ctx = 96;
+    p.n_seq_max = 4;
+    p.n_batch = 24;
+    p.kv_type = kv;
+    if (owl_engine_new(m, &p, &e, &err)) { snprintf(why, cap, "%s", err.message); goto done; }
+    int64_t V = owl_engine_n_vocab(e);
+    size_t row = (size_t)V * sizeof(float);
+    alone = malloc((IND_STEPS + 1) * row);
+    got = malloc((IND_STEPS + 1) * row);
+    if (!alone || !got) goto done;
+    int32_t a[8 + IND_STEPS], b[9], c[7];
+    for (int i = 0; i < 8; i++) a[i] = (int32_t)((1 + 37 * i) % V);
+    for (int i = 0; i < 9; i++) b[i] = (int32_t)((5 + 101 * i) % V);
+    for (int i = 0; i < 7; i++) c[i] = (int32_t)((3 + 59 * i) % V);
+    /* alone: the prompt in one batch, then greedy steps one token at a time */
+    owl_batch one = {.n_tokens = 8, .tokens = a};
+    if (owl_engine_decode(e, &one, &err)) goto fail;
+    memcpy(alone, owl_engine_logits(e, 7), row);
+    for (int k = 0; k < IND_STEPS; k++) {
+        a[8 + k] = top2(alone + (size_t)k * (size_t)V, V, NULL);
+        owl_batch s = {.n_tokens = 1, .tokens = &a[8 + k]};
+        if (owl_engine_decode(e, &s, &err)) goto fail;
+        memcpy(alone + (size_t)(k + 1) * (size_t)V, owl_engine_logits(e, 0), row);
+    }
+    owl_engine_seq_drop(e, 0, 0, -1, NULL);
+    /* batched: B's prompt and A's first 3 tokens, then A's other 5 beside C's prompt */
+    int32_t tok[24], seq[24];
+    int8_t want[24];
+    int64_t n = 0, ra = -1;
+#define ROW(t, s, w) (tok[n] = (t), seq[n] = (s), want[n] = (w), n++)
+    for (int i = 0; i < 9; i++) ROW(b[i], 1, i == 8);
+    for (int i = 0; i < 3; i++) ROW(a[i], 2, 0);
+    if (owl_engine_decode(e, &(owl_batch){.n_tokens = n, .tokens = tok, .seq = seq, .logits = want}, &err)) goto fail;
+    n = 0;
+    for (int i = 0; i < 7; i++) ROW(c[i], 3, i == 6);
+    for (int i = 3; i < 8; i++) ROW(a[i], 2, i == 7);
+    ra = n - 1;
+    ROW(b[0], 1, 1);
+    if (owl_engine_decode(e, &(owl_batch){.n_tokens = n, .tokens = tok, .seq = seq, .logits = want}, &err)) goto fail;
+    memcpy(got, owl_engine_logits(e, ra), row);
+    owl_engine_seq_drop(e, 1, 0, -1, NULL); /* B is done: its cells, the lowest, are free again */
+    for (int k = 0; k < IND_STEPS; k++) {
+        n = 0;
+        ROW(c[k % 7], 3, 1);
+        ROW(a[8 + k], 2, 1);
+        if (owl_engine_decode(e, &(owl_batch){.n_tokens = n, .tokens = tok, .seq = seq, .logits = want}, &err)) goto fail;
+        memcpy(got + (size_t)(k + 1) * (size_t)V, owl_engine_logits(e, 1), row);
+    }
+#undef ROW
+    same = 1;
+    for (int k = 0; k <= IND_STEPS && same; k++)
+        if (memcmp(alone + (size_t)k * (size_t)V, got + (size_t)k * (size_t)V, row)) {
+            double d = 0;
+            for (int64_t i = 0; i < V; i++) d = fmax(d, fabs(alone[(size_t)k * (size_t)V + (size_t)i] - got[(size_t)k * (size_t)V + (size_t)i]));
+            snprintf(why, cap, "step %d differs by up to %.3g", k, d);
+            same = 0;
+        }
+    goto done;
+fail:
+    snprintf(why, cap, "%s", err.message);
+done:
+    free(alone);
+    free(got);
+    owl_engine_free(e);
+    owl_model_close(m);
+    return same;
+}
+
+static void test_batch_independence(void) {
+    DIR *d = opendir(shared_path("reference"));
+    CHECK(d != NULL, "../shared/reference is missing");
+    if (!d) return;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char path[1200], why[1200] = "";
+        snprintf(path, sizeof path, "%s/%s/model.gguf", shared_path("reference"), de->d_name);
+        if (de->d_name[0] == '.' || access(path, R_OK) != 0) continue;
+        n++;
+        CHECK(batch_independent(path, OWL_KV_F16, why, sizeof why), "%s: %s", de->d_name, why);
+    }
+    closedir(d);
+    CHECK(n == 37, "expected the 37 reference models, found %d", n);
+    char why[1200] = "";
+    const char *st = shared_path("models/stories260K/stories260K.gguf");
+    CHECK(batch_independent(st, OWL_KV_F16, why, sizeof why), "stories260K: %s", why);
+    CHECK(batch_independent(st, OWL_KV_F32, why, sizeof why), "stories260K, F32 cache: %s", why);
+    CHECK(batch_independent(st, OWL_KV_Q8_0, why, sizeof why), "stories260K, Q8_0 cache: %s", why);
+    CHECK(batch_independent(shared_path("models/stories260K/stories260K_q80.bin"), OWL_KV_F16, why, sizeof why), "stories260K int8: %s", why);
+}
+
 /* The attention masks and Llama 4's temperature, as llama.cpp builds them. */
 static void test_masks(void) {
     CHECK(attn_key_visible(5, 5, 0, 0) && !attn_key_visible(6, 5, 0, 0), "causal");
@@ -458,6 +567,7 @@ int main(void) {
     RUN(test_reference_cases);
     RUN(test_stories260k);
     RUN(test_sequences);
+    RUN(test_batch_independence);
     RUN(test_masks);
     RUN(test_unsupported);
     DONE("test_engine");

@@ -106,6 +106,34 @@ static float alibi_slope(const owl_engine *e, int64_t h) {
     return h < n ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n) + 1));
 }
 
+/* Keys in position order (ties by cell), by heapsort in place: a sequence
+   whose later tokens took cells freed below its earlier ones would otherwise
+   sum its softmax in another order than it does alone, and batched requests
+   must get exactly the logits they get alone. */
+static int key_before(const int64_t *cells, const int64_t *pos, int64_t a, int64_t b) {
+    return pos[a] < pos[b] || (pos[a] == pos[b] && cells[a] < cells[b]);
+}
+
+static void key_sift(int64_t *cells, int64_t *pos, int64_t root, int64_t n) {
+    for (int64_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && key_before(cells, pos, child, child + 1)) child++;
+        if (!key_before(cells, pos, root, child)) return;
+        int64_t c = cells[root], p = pos[root];
+        cells[root] = cells[child], pos[root] = pos[child];
+        cells[child] = c, pos[child] = p;
+    }
+}
+
+static void sort_keys(int64_t *cells, int64_t *pos, int64_t n) {
+    for (int64_t i = n / 2; i-- > 0;) key_sift(cells, pos, i, n);
+    for (int64_t end = n - 1; end > 0; end--) {
+        int64_t c = cells[0], p = pos[0];
+        cells[0] = cells[end], pos[0] = pos[end];
+        cells[end] = c, pos[end] = p;
+        key_sift(cells, pos, 0, end);
+    }
+}
+
 static void attn_rows(void *ctx, int64_t i0, int64_t i1, int thread) {
     const attn_job *j = ctx;
     owl_engine *e = j->e;
@@ -120,13 +148,16 @@ static void attn_rows(void *ctx, int64_t i0, int64_t i1, int thread) {
         int64_t qp = s->pos[t];
         uint64_t bit = 1ull << s->seq[t];
         owl_attn_keys keys = {cells, pos, 0, s->kf + kvh * d->head_dim_k, j->v + kvh * d->head_dim_v, kv->k_dim, j->v_stride};
+        int in_order = 1;
         for (int64_t c = 0; c < kv->used_end; c++) {
             int64_t p = kv->pos[c];
             if (p < 0 || !(kv->seqs[c] & bit) || !attn_key_visible(p, qp, j->L->is_swa ? d->n_swa : 0, j->L->chunk)) continue;
+            if (keys.n && p < pos[keys.n - 1]) in_order = 0;
             cells[keys.n] = c;
             pos[keys.n] = p;
             keys.n++;
         }
+        if (!in_order) sort_keys(cells, pos, keys.n);
         float *out = j->out + t * d->n_head * d->head_dim_v + h * d->head_dim_v;
         attention_forward(out, j->q + t * j->q_stride + h * d->head_dim_k, d->head_dim_k, d->head_dim_v, &keys, qp,
                           d->attn_scale, e->attn_softcap, alibi_slope(e, h), j->q_type, scores);
