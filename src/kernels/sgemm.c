@@ -116,6 +116,7 @@ typedef struct sgemm_kernel {
 /* A SIMD kernel is used only after it reproduces the portable one on a
    fixed tile (full and partial), so a CPU or compiler quirk falls back to a
    slower path instead of wrong numbers. */
+#if OWL_HAVE_X86_SIMD
 static int kernel_agrees(micro_fn f, int nr) {
     _Alignas(64) float a[MR * 8], b[32 * 8];
     float c1[MR * 32], c2[MR * 32];
@@ -136,6 +137,7 @@ static int kernel_agrees(micro_fn f, int nr) {
     }
     return 1;
 }
+#endif
 
 static sgemm_kernel pick(void) {
     const char *pin = getenv("OWL_KERNELS");
