@@ -96,3 +96,13 @@ void owl_atomic_abort(owl_atomic_file *f) {
     free(f->path);
     memset(f, 0, sizeof *f);
 }
+
+owl_status owl_atomic_write_file(const char *path, const void *data, size_t n, const void *tail, size_t tail_n,
+                                 owl_error *err) {
+    owl_atomic_file f;
+    owl_status st = owl_atomic_open(&f, path, err);
+    if (st) return st;
+    owl_atomic_write(&f, data, n);
+    if (tail_n) owl_atomic_write(&f, tail, tail_n);
+    return owl_atomic_commit(&f, err); /* a failed commit removes the temp file itself */
+}

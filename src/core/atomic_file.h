@@ -22,6 +22,9 @@ void owl_atomic_write(owl_atomic_file *f, const void *data, size_t n);
 /* n zero bytes, written as a hole where the file system allows (sparse files). */
 void owl_atomic_write_zeros(owl_atomic_file *f, uint64_t n);
 owl_status owl_atomic_commit(owl_atomic_file *f, owl_error *err);
+/* A whole file from one buffer (and an optional second one after it): open, write, commit. */
+owl_status owl_atomic_write_file(const char *path, const void *data, size_t n, const void *tail, size_t tail_n,
+                                 owl_error *err);
 /* Removes the temp file; safe after a failed commit or without one. */
 void owl_atomic_abort(owl_atomic_file *f);
 

@@ -196,15 +196,9 @@ static owl_status write_config(const owl_lora_desc *d, const char *dir, const ch
     char *text = json_dumps(c, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(c);
     if (!text) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-    owl_atomic_file f;
-    if ((st = owl_atomic_open(&f, path, err))) {
-        free(text);
-        return st;
-    }
-    owl_atomic_write(&f, text, strlen(text));
-    owl_atomic_write(&f, "\n", 1);
+    st = owl_atomic_write_file(path, text, strlen(text), "\n", 1, err);
     free(text);
-    return owl_atomic_commit(&f, err);
+    return st;
 }
 
 owl_status owl_lora_save_peft(const owl_lora_desc *d, const char *dir, owl_error *err) {

@@ -179,15 +179,9 @@ owl_status owl_license_accept(const owl_model *m, const char *accept_dir, owl_er
     char *text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(o);
     if (!text) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-    owl_atomic_file f;
-    if ((st = owl_atomic_open(&f, path, err))) {
-        free(text);
-        return st;
-    }
-    owl_atomic_write(&f, text, strlen(text));
-    owl_atomic_write(&f, "\n", 1);
+    st = owl_atomic_write_file(path, text, strlen(text), "\n", 1, err);
     free(text);
-    return owl_atomic_commit(&f, err);
+    return st;
 }
 
 static int use_forbidden(const owl_policy *p, const char *word) {

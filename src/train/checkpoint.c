@@ -79,13 +79,7 @@ owl_status train_checkpoint_save(const char *path, const train_state *s, owl_err
     char hex[65];
     train_sha256_hex(b.p, b.n, hex);
     put(&b, hex, 64);
-    owl_atomic_file f;
-    owl_status st = b.fail ? owl_fail(err, OWL_ERR_NOMEM, "out of memory") : owl_atomic_open(&f, path, err);
-    if (!st) {
-        owl_atomic_write(&f, b.p, b.n);
-        st = owl_atomic_commit(&f, err);
-        if (st) owl_atomic_abort(&f);
-    }
+    owl_status st = b.fail ? owl_fail(err, OWL_ERR_NOMEM, "out of memory") : owl_atomic_write_file(path, b.p, b.n, NULL, 0, err);
     free(b.p);
     return st;
 }

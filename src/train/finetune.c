@@ -303,13 +303,7 @@ static owl_status save_adapter(run *r, owl_error *err) {
 static owl_status write_text(const char *dir, const char *name, const char *text, owl_error *err) {
     char *path = path_in(dir, name);
     if (!path) return owl_fail(err, OWL_ERR_NOMEM, "out of memory");
-    owl_atomic_file f;
-    owl_status st = owl_atomic_open(&f, path, err);
-    if (!st) {
-        owl_atomic_write(&f, text, strlen(text));
-        st = owl_atomic_commit(&f, err);
-        if (st) owl_atomic_abort(&f);
-    }
+    owl_status st = owl_atomic_write_file(path, text, strlen(text), NULL, 0, err);
     free(path);
     return st;
 }
