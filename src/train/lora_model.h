@@ -53,7 +53,7 @@ typedef struct lora_model {
     float *logits, *dlogits;    /* logit_chunk x n_vocab */
     int64_t logit_chunk, *logit_rows;
     /* backward scratch */
-    float *dx, *dh, *da, *dq, *dk, *dv, *datt, *dg, *dup, *dact, *du, *dxd, *xd, *rope_cs, *dp;
+    float *dx, *dh, *da, *dq, *dk, *dv, *datt, *dg, *dup, *dact, *du, *xd, *rope_cs, *dp;
     float *row_tmp;             /* n_threads x 2 widest rows */
     float *bwd_tile;            /* n_threads x rows of dequantized weights (backward) */
     int64_t bwd_tile_w;
